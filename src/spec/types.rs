@@ -1,0 +1,268 @@
+//! The cluster spec as an operator writes it (`cluster.yaml`).
+//!
+//! Pure data: serde types with `deny_unknown_fields` and defaults. Semantic checks live in
+//! `spec::validate`; nothing here resolves addresses or versions (that is `plan`'s job).
+
+use serde::{Deserialize, Serialize};
+
+/// Root of `cluster.yaml`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterSpec {
+    /// DNS-1123 label; prefixes node and cloud resource names.
+    pub name: String,
+    pub kubernetes: Kubernetes,
+    pub control_plane: ControlPlane,
+    #[serde(default)]
+    pub workers: Vec<WorkerPool>,
+    pub nodes: Nodes,
+    pub network: Network,
+    #[serde(default)]
+    pub cni: Cni,
+    pub cloud: Cloud,
+    #[serde(default)]
+    pub bootstrap: Bootstrap,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Kubernetes {
+    /// Full `MAJOR.MINOR.PATCH` version, e.g. `1.36.4`.
+    pub version: String,
+    #[serde(default = "default_pod_subnet")]
+    pub pod_subnet: String,
+    #[serde(default = "default_service_subnet")]
+    pub service_subnet: String,
+    #[serde(default = "default_dns_domain")]
+    pub dns_domain: String,
+    #[serde(default)]
+    pub api_server: ApiServer,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ApiServer {
+    /// Extra names/IPs for the API server certificate; the first one (if any) is also the
+    /// server written into the operator's admin kubeconfig.
+    #[serde(default, rename = "extraSANs")]
+    pub extra_sans: Vec<String>,
+    /// `up`: put a floating IP in front of the API.
+    #[serde(default, rename = "floatingIP")]
+    pub floating_ip: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ControlPlane {
+    pub count: u32,
+    pub flavor: String,
+    /// Address of the first master on the cluster network; the others follow it.
+    pub first_address: Option<String>,
+    /// Let ordinary pods run on the masters (no control-plane taint).
+    #[serde(default)]
+    pub schedulable: bool,
+    #[serde(default)]
+    pub etcd: EtcdTuning,
+}
+
+/// Raft timing. Production defaults; a slow emulated VM needs larger values.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EtcdTuning {
+    #[serde(default = "default_heartbeat")]
+    pub heartbeat_interval_ms: u32,
+    #[serde(default = "default_election")]
+    pub election_timeout_ms: u32,
+}
+
+impl Default for EtcdTuning {
+    fn default() -> Self {
+        EtcdTuning {
+            heartbeat_interval_ms: default_heartbeat(),
+            election_timeout_ms: default_election(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkerPool {
+    pub pool: String,
+    pub count: u32,
+    pub flavor: String,
+    /// Address of the pool's first worker; default: right after the previous pool (or masters).
+    pub first_address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Nodes {
+    /// Operating system of every node: `ubuntu-24.04`, `ubuntu-22.04` or `debian-12`.
+    pub os: String,
+    /// Glance image name used by `up`.
+    pub image: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Network {
+    pub cluster: ClusterNetwork,
+    pub admin: Option<AdminNetwork>,
+    #[serde(default = "default_lb_port")]
+    pub api_load_balancer_port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterNetwork {
+    /// Neutron network name; also OCCM's `internal-network-name`.
+    pub network: String,
+    pub subnet: String,
+    pub cidr: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AdminNetwork {
+    /// Neutron network name (required).
+    pub network: Option<String>,
+    pub cidr: String,
+    pub addressing: Addressing,
+    /// Static addressing: the first node's address; the others follow in node order.
+    pub first_address: Option<String>,
+    /// Guest interface name used when the port's MAC address is not known at render time.
+    #[serde(default = "default_admin_interface")]
+    pub interface: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Addressing {
+    Dhcp,
+    Static,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Cni {
+    #[serde(default)]
+    pub kube_router: KubeRouter,
+}
+
+impl Default for Cni {
+    fn default() -> Self {
+        Cni {
+            kube_router: KubeRouter::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KubeRouter {
+    #[serde(default = "yes")]
+    pub bgp: bool,
+    #[serde(default = "yes")]
+    pub service_proxy: bool,
+    #[serde(default = "yes")]
+    pub network_policy: bool,
+}
+
+impl Default for KubeRouter {
+    fn default() -> Self {
+        KubeRouter {
+            bgp: true,
+            service_proxy: true,
+            network_policy: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Cloud {
+    pub openstack: OpenStack,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OpenStack {
+    /// clouds.yaml entry used by `up`.
+    pub cloud: String,
+    /// Keystone v3 URL written into OCCM's cloud.conf.
+    #[serde(rename = "authURL")]
+    pub auth_url: String,
+    pub region: String,
+    pub application_credential: ApplicationCredential,
+    pub load_balancer: Option<LoadBalancer>,
+}
+
+/// Names of environment variables holding the credential, read at render time.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ApplicationCredential {
+    pub id_from: String,
+    pub secret_from: String,
+}
+
+/// Octavia settings for Services of type LoadBalancer (`[LoadBalancer]` in cloud.conf).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LoadBalancer {
+    #[serde(rename = "floatingNetworkID")]
+    pub floating_network_id: String,
+    #[serde(rename = "subnetID")]
+    pub subnet_id: String,
+    #[serde(default = "default_lb_provider")]
+    pub provider: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Bootstrap {
+    /// Bootstrap token lifetime, e.g. `24h`, `90m`; `0` never expires.
+    #[serde(default = "default_token_ttl", rename = "tokenTTL")]
+    pub token_ttl: String,
+    /// Debugging: stop the boot script after the named step.
+    pub stop_after: Option<String>,
+}
+
+impl Default for Bootstrap {
+    fn default() -> Self {
+        Bootstrap {
+            token_ttl: default_token_ttl(),
+            stop_after: None,
+        }
+    }
+}
+
+fn default_pod_subnet() -> String {
+    "10.244.0.0/16".into()
+}
+fn default_service_subnet() -> String {
+    "10.96.0.0/12".into()
+}
+fn default_dns_domain() -> String {
+    "cluster.local".into()
+}
+fn default_heartbeat() -> u32 {
+    100
+}
+fn default_election() -> u32 {
+    1000
+}
+fn default_lb_port() -> u16 {
+    7443
+}
+fn default_admin_interface() -> String {
+    "ens4".into()
+}
+fn default_lb_provider() -> String {
+    "amphora".into()
+}
+fn default_token_ttl() -> String {
+    "24h".into()
+}
+fn yes() -> bool {
+    true
+}
