@@ -373,7 +373,7 @@ pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
                 );
             }
         }
-        if !["amphora", "ovn", "octavia"].contains(&lb.provider.as_str()) {
+        if !["amphora", "ovn"].contains(&lb.provider.as_str()) {
             c.push(
                 "cloud.openstack.loadBalancer.provider",
                 format!("`{}` is not an Octavia provider k8sgen knows", lb.provider),

@@ -1,0 +1,107 @@
+//! What every node gets, whatever its role: host preparation, the optional admin NIC,
+//! packages, containerd and the node-local API load balancer.
+
+use super::script::Step;
+use super::{Builder, BundleError};
+use crate::pki::Bundle as Secrets;
+use crate::plan::{NodePlan, Plan};
+use crate::templates::render;
+use serde_json::json;
+
+const MODULES: &str = "# k8sgen: modules for containerd, bridged pod traffic and kube-router (IPVS, ipset)\n\
+overlay\nbr_netfilter\nip_vs\nip_vs_rr\nip_vs_wrr\nip_vs_sh\nip_set\nxt_set\n";
+
+const SYSCTLS: &str = "# k8sgen: routing and bridged traffic through iptables, as kubeadm and kube-router need\n\
+net.ipv4.ip_forward = 1\n\
+net.bridge.bridge-nf-call-iptables = 1\n\
+net.bridge.bridge-nf-call-ip6tables = 1\n";
+
+const CRICTL: &str = "runtime-endpoint: unix:///run/containerd/containerd.sock\n\
+image-endpoint: unix:///run/containerd/containerd.sock\n\
+timeout: 10\n";
+
+pub(super) const NETPLAN_ADMIN: &str = "/etc/netplan/60-k8sgen-admin.yaml";
+
+pub(super) fn host_prep(b: &mut Builder, plan: &Plan, _node: &NodePlan) -> Result<(), BundleError> {
+    b.file("/etc/modules-load.d/k8sgen.conf", 0o644, MODULES);
+    b.file("/etc/sysctl.d/90-k8sgen.conf", 0o644, SYSCTLS);
+    b.unit(
+        "k8sgen-metadata-block.service",
+        render("k8sgen-metadata-block.service", json!({"pod_subnet": plan.pod_subnet.to_string()}))?,
+        true,
+    );
+    b.step(Step::new("host-prep", 300, 3, json!({}))?);
+    Ok(())
+}
+
+/// The admin NIC's netplan file: only that interface, never a default route, never DNS.
+pub(super) fn admin_network(b: &mut Builder, plan: &Plan, node: &NodePlan) -> Result<(), BundleError> {
+    let Some(admin) = &plan.admin_nic else {
+        return Ok(());
+    };
+    let matcher = match &node.admin_mac {
+        Some(mac) => json!({"macaddress": mac.to_lowercase()}),
+        None => json!({"name": admin.interface}),
+    };
+    let mut nic = json!({"match": matcher, "dhcp4": admin.dhcp, "dhcp6": false});
+    if admin.dhcp {
+        nic["dhcp4-overrides"] = json!({"use-routes": false, "use-dns": false});
+    } else if let Some(address) = node.admin_address {
+        nic["addresses"] = json!([address.to_string()]);
+    }
+    nic["optional"] = json!(true);
+    let netplan = json!({"network": {"version": 2, "ethernets": {"k8sgen-admin": nic}}});
+    // netplan warns about (and newer versions refuse) group/world-readable files.
+    b.file(
+        NETPLAN_ADMIN,
+        0o600,
+        format!(
+            "# k8sgen: admin network {} ({}); the cluster NIC stays as the cloud configured it\n{}",
+            admin.network,
+            admin.cidr,
+            super::kubeadm::to_yaml(&netplan)
+        ),
+    );
+    b.step(Step::new(
+        "admin-network",
+        180,
+        3,
+        json!({
+            "admin_mac": node.admin_mac.as_deref().map(str::to_lowercase).unwrap_or_default(),
+            "admin_interface": admin.interface,
+            "admin_address": node.admin_address.map(|a| a.addr().to_string()).unwrap_or_default(),
+        }),
+    )?);
+    Ok(())
+}
+
+pub(super) fn packages_and_runtime(
+    b: &mut Builder,
+    plan: &Plan,
+    node: &NodePlan,
+    secrets: &Secrets,
+) -> Result<(), BundleError> {
+    b.step(Step::new("packages", 1200, 3, json!({"role": node.role.as_str()}))?);
+    b.file("/etc/crictl.yaml", 0o644, CRICTL);
+    if !node.role.is_master() {
+        // Public: lets a worker check the API's certificate before it has joined (the
+        // kubeadm path /etc/kubernetes/pki/ca.crt must stay free for `kubeadm join`).
+        b.file("/etc/k8sgen/ca.crt", 0o644, secrets.cluster_ca.cert.as_str());
+    }
+    let masters: Vec<_> = plan
+        .masters()
+        .map(|m| json!({"name": m.name, "address": m.address.to_string()}))
+        .collect();
+    b.file(
+        "/etc/k8sgen/haproxy.cfg",
+        0o644,
+        render("haproxy.cfg", json!({"lb_port": plan.api_load_balancer_port, "masters": masters}))?,
+    );
+    b.unit(
+        "k8sgen-apiserver-lb.service",
+        render("k8sgen-apiserver-lb.service", json!({"lb_port": plan.api_load_balancer_port}))?,
+        false,
+    );
+    b.step(Step::new("runtime", 300, 3, json!({}))?);
+    Ok(())
+}

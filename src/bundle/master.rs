@@ -1,0 +1,86 @@
+//! Control-plane nodes. Every master gets the shared CAs (kubeadm mints its own leaves from
+//! them), its own etcd member certificates, the etcd client certificates, the kubeadm config,
+//! the etcd unit, cloud.conf and the OCCM static pod. The init master alone also carries the
+//! bootstrap token and the cluster add-ons, and runs the cluster-wide phases.
+
+use super::script::Step;
+use super::{Builder, BundleError, kubeadm, manifests};
+use crate::pki::{Bundle as Secrets, CertKey};
+use crate::plan::{self, NodePlan, Plan, Role};
+use crate::templates::render;
+use serde_json::json;
+
+const PKI: &str = "/etc/kubernetes/pki";
+
+fn leaf<'a>(secrets: &'a Secrets, name: &str) -> Result<&'a CertKey, BundleError> {
+    secrets
+        .leaves
+        .get(name)
+        .ok_or_else(|| BundleError::MissingLeaf(name.into()))
+}
+
+fn pair(b: &mut Builder, base: &str, ck: &CertKey, with_key: bool) {
+    b.file(&format!("{PKI}/{base}.crt"), 0o644, ck.cert.as_str());
+    if with_key {
+        b.secret_file(&format!("{PKI}/{base}.key"), ck.key.expose());
+    }
+}
+
+pub(super) fn build(b: &mut Builder, plan: &Plan, node: &NodePlan, secrets: &Secrets) -> Result<(), BundleError> {
+    let init = node.role == Role::Init;
+
+    // Shared CA material, identical on every master (kubeadm HA "manual certificates").
+    pair(b, "ca", &secrets.cluster_ca, true);
+    pair(b, "front-proxy-ca", &secrets.front_proxy_ca, true);
+    b.secret_file(&format!("{PKI}/sa.key"), secrets.service_account.private_key.expose());
+    b.file(&format!("{PKI}/sa.pub"), 0o644, secrets.service_account.public_key.as_str());
+    // etcd is external to kubeadm, so its CA key stays off the nodes: only k8sgen signs.
+    pair(b, "etcd/ca", &secrets.etcd_ca, false);
+    pair(b, "etcd/server", leaf(secrets, &plan::etcd_server_leaf(&node.name))?, true);
+    pair(b, "etcd/peer", leaf(secrets, &plan::etcd_peer_leaf(&node.name))?, true);
+    pair(b, "etcd/healthcheck-client", leaf(secrets, plan::ETCD_HEALTHCHECK_LEAF)?, true);
+    pair(b, "apiserver-etcd-client", leaf(secrets, plan::ETCD_CLIENT_LEAF)?, true);
+
+    let token = init.then(|| secrets.bootstrap_token.full());
+    b.secret_file(
+        "/etc/kubernetes/k8sgen/kubeadm.yaml",
+        kubeadm::master_config(plan, node, token.as_ref()),
+    );
+    b.unit(
+        "k8sgen-etcd.service",
+        render(
+            "k8sgen-etcd.service",
+            json!({"node": node.name, "node_ip": node.address.to_string(), "etcd": plan.etcd, "cluster": plan.cluster_name}),
+        )?,
+        false,
+    );
+    let os = &plan.openstack;
+    let placeholder = |var: &str| format!("UNSET-{var}");
+    b.secret_file(
+        "/etc/kubernetes/cloud.conf",
+        render(
+            "cloud.conf",
+            json!({
+                "os": os,
+                "credential_id": os.credential_id.as_ref().map(|s| s.expose().to_string())
+                    .unwrap_or_else(|| placeholder(&os.credential_id_from)),
+                "credential_secret": os.credential_secret.as_ref().map(|s| s.expose().to_string())
+                    .unwrap_or_else(|| placeholder(&os.credential_secret_from)),
+            }),
+        )?,
+    );
+    b.file(
+        "/etc/kubernetes/k8sgen/openstack-cloud-controller-manager.yaml",
+        0o600,
+        manifests::occm_static_pod(plan),
+    );
+
+    b.step(Step::new("etcd", 1800, 1, json!({}))?);
+    b.step(Step::new("control-plane", 1800, 2, json!({}))?);
+    if init {
+        b.file("/etc/kubernetes/k8sgen/addons/kube-router.yaml", 0o644, manifests::kube_router(plan));
+        b.file("/etc/kubernetes/k8sgen/addons/occm-rbac.yaml", 0o644, manifests::occm_rbac());
+        b.step(Step::new("cluster-addons", 900, 3, json!({}))?);
+    }
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! Worker nodes: the join configuration with the pre-computed token and CA pin. By design a
+//! worker's user-data carries no private key (a test checks every rendered worker for that).
+
+use super::script::Step;
+use super::{Builder, BundleError, kubeadm};
+use crate::pki::Bundle as Secrets;
+use crate::plan::{NodePlan, Plan};
+use serde_json::json;
+
+pub(super) fn build(b: &mut Builder, plan: &Plan, node: &NodePlan, secrets: &Secrets) -> Result<(), BundleError> {
+    b.secret_file(
+        "/etc/kubernetes/k8sgen/kubeadm-join.yaml",
+        kubeadm::join_config(plan, node, &secrets.bootstrap_token.full()),
+    );
+    b.step(Step::new("join", 2400, 2, json!({}))?);
+    Ok(())
+}

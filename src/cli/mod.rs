@@ -1,0 +1,188 @@
+//! Command-line interface: clap definitions and dispatch. The only module that prints.
+//! Errors print as `error:` / `caused by:` / `hint:`; exit 0 success, 1 user or input error,
+//! 2 internal error. The clap structs stay here; commands call the library.
+
+mod commands;
+mod output;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "k8sgen", version, about = "Compile a cluster spec into self-contained kubeadm user-data for OpenStack")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the embedded profiles.
+    Profiles,
+    /// Start a cluster directory: DIR/cluster.yaml from a profile and a fresh DIR/secrets.yaml.
+    New {
+        dir: PathBuf,
+        #[arg(long, default_value = "openstack-ha")]
+        profile: String,
+        #[arg(long, default_value = "ECDSA-P256", value_name = "ALGORITHM")]
+        key_algorithm: String,
+    },
+    /// Manage the secrets bundle.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
+    /// Print the resolved plan.
+    Plan {
+        #[arg(short = 'f', long = "file", value_name = "cluster.yaml")]
+        file: PathBuf,
+        #[arg(long, value_name = "secrets.yaml")]
+        secrets: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Write DIR/<node>.user-data for every node and DIR/admin.kubeconfig.
+    Render {
+        #[arg(short = 'f', long = "file", value_name = "cluster.yaml", conflicts_with = "profile", required_unless_present = "profile")]
+        file: Option<PathBuf>,
+        #[arg(long)]
+        profile: Option<String>,
+        #[arg(long, value_name = "secrets.yaml")]
+        secrets: Option<PathBuf>,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// gzip each document (cloud-init inflates it); shrinks user-data about 3x.
+        #[arg(long)]
+        gzip: bool,
+        /// Write nothing; exit 1 if the files in DIR differ from what would be written.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Generate a new bundle (refuses to overwrite one).
+    Generate {
+        #[arg(long, value_name = "secrets.yaml")]
+        out: PathBuf,
+        /// RSA-2048, RSA-3072, RSA-4096 or ECDSA-P256 (kubeadm's encryptionAlgorithm names).
+        #[arg(long, default_value = "ECDSA-P256", value_name = "ALGORITHM")]
+        key_algorithm: String,
+        /// Mark the bundle as a test fixture whose keys are public.
+        #[arg(long, hide = true)]
+        test_only: bool,
+    },
+    /// Adopt an existing kubeadm PKI directory (e.g. /etc/kubernetes/pki).
+    Import {
+        dir: PathBuf,
+        #[arg(long, value_name = "secrets.yaml")]
+        out: PathBuf,
+    },
+    /// Write the bundle in kubeadm's pki layout into DIR.
+    ExportPki {
+        dir: PathBuf,
+        #[arg(long, value_name = "secrets.yaml")]
+        secrets: PathBuf,
+    },
+    /// Print fingerprints, expiry, token id and discovery hash (never a key or the token secret).
+    Show {
+        #[arg(long, value_name = "secrets.yaml")]
+        secrets: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    Text,
+    Json,
+}
+
+/// An error with an exit status and an optional hint.
+pub struct Failure {
+    pub message: String,
+    pub causes: Vec<String>,
+    pub hint: Option<String>,
+    pub internal: bool,
+}
+
+impl Failure {
+    pub fn user(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            causes: Vec::new(),
+            hint: None,
+            internal: false,
+        }
+    }
+    pub fn internal(message: impl Into<String>) -> Failure {
+        Failure {
+            internal: true,
+            ..Failure::user(message)
+        }
+    }
+    pub fn hint(mut self, hint: impl Into<String>) -> Failure {
+        self.hint = Some(hint.into());
+        self
+    }
+    pub fn cause(mut self, cause: impl ToString) -> Failure {
+        self.causes.push(cause.to_string());
+        self
+    }
+}
+
+/// Run the CLI; returns the process exit status.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Profiles => commands::profiles(),
+        Command::New {
+            dir,
+            profile,
+            key_algorithm,
+        } => commands::new(&dir, &profile, &key_algorithm),
+        Command::Secrets { command } => match command {
+            SecretsCommand::Generate {
+                out,
+                key_algorithm,
+                test_only,
+            } => commands::secrets_generate(&out, &key_algorithm, test_only),
+            SecretsCommand::Import { dir, out } => commands::secrets_import(&dir, &out),
+            SecretsCommand::ExportPki { dir, secrets } => commands::secrets_export(&dir, &secrets),
+            SecretsCommand::Show { secrets } => commands::secrets_show(&secrets),
+        },
+        Command::Plan {
+            file,
+            secrets,
+            output,
+        } => commands::plan(&file, secrets.as_deref(), output == OutputFormat::Json),
+        Command::Render {
+            file,
+            profile,
+            secrets,
+            out,
+            gzip,
+            check,
+        } => commands::render(commands::RenderArgs {
+            file,
+            profile,
+            secrets,
+            out,
+            gzip,
+            check,
+        }),
+    };
+    match result {
+        Ok(status) => status,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            for c in &f.causes {
+                eprintln!("caused by: {c}");
+            }
+            if let Some(h) = &f.hint {
+                eprintln!("hint: {h}");
+            }
+            if f.internal { 2 } else { 1 }
+        }
+    }
+}

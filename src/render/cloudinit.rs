@@ -1,0 +1,53 @@
+//! `#cloud-config` encoder: files (and unit files) become `write_files`, and `runcmd` enables
+//! the provisioning-time units and starts the boot unit without blocking cloud-final.
+//! Reference §9: permissions are quoted octal strings; `runcmd` items are argv lists.
+
+use crate::bundle::NodeBundle;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct CloudConfig {
+    write_files: Vec<WriteFile>,
+    runcmd: Vec<Vec<String>>,
+}
+
+#[derive(Serialize)]
+struct WriteFile {
+    path: String,
+    owner: String,
+    permissions: String,
+    content: String,
+}
+
+pub(super) fn encode(bundle: &NodeBundle) -> String {
+    let mut write_files: Vec<WriteFile> = bundle
+        .files
+        .iter()
+        .map(|f| WriteFile {
+            path: f.path.clone(),
+            owner: f.owner.clone(),
+            permissions: format!("0{:o}", f.mode),
+            content: f.content.clone(),
+        })
+        .collect();
+    write_files.extend(bundle.units.iter().map(|u| WriteFile {
+        path: format!("/etc/systemd/system/{}", u.name),
+        owner: "root:root".into(),
+        permissions: "0644".into(),
+        content: u.content.clone(),
+    }));
+    write_files.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let argv = |parts: &[&str]| parts.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut enable = argv(&["systemctl", "enable"]);
+    enable.extend(bundle.units.iter().filter(|u| u.enable).map(|u| u.name.clone()));
+    // --no-block: the boot unit runs after cloud-final, which is running this very command.
+    let runcmd = vec![
+        argv(&["systemctl", "daemon-reload"]),
+        enable,
+        argv(&["systemctl", "start", "--no-block", &bundle.start_unit]),
+    ];
+    let doc = CloudConfig { write_files, runcmd };
+    let yaml = serde_saphyr::to_string(&doc).expect("cloud-config serializes");
+    format!("#cloud-config\n# k8sgen user-data for {} ({})\n{yaml}", bundle.node, bundle.role.as_str())
+}

@@ -1,0 +1,67 @@
+//! Shared helpers for the integration tests: the test-only fixture bundle, a clock fixed
+//! inside its validity, compiling a profile, and golden-file comparison with re-blessing.
+#![allow(dead_code)]
+
+use k8sgen::compile::{Compiled, compile};
+use k8sgen::pki::{self, Bundle, FixedClock, SeededEntropy};
+use k8sgen::render::Options;
+use k8sgen::{profiles, spec};
+use std::path::{Path, PathBuf};
+
+pub const BLESS_VAR: &str = "K8SGEN_BLESS";
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn blessing() -> bool {
+    std::env::var(BLESS_VAR).is_ok_and(|v| v == "1")
+}
+
+pub fn fixture_path() -> PathBuf {
+    root().join("tests/fixtures/secrets.yaml")
+}
+
+pub fn fixture() -> Bundle {
+    let text = std::fs::read_to_string(fixture_path()).unwrap();
+    let bundle = Bundle::from_yaml("tests/fixtures/secrets.yaml", &text).unwrap();
+    assert!(bundle.test_only, "the fixture bundle must be marked testOnly");
+    bundle
+}
+
+/// A clock one day after the fixture's CA was made, so stored leaves stay valid forever.
+pub fn fixture_clock(bundle: &Bundle) -> FixedClock {
+    let ca = pki::summarize("ca", &bundle.cluster_ca.cert).unwrap();
+    FixedClock(ca.not_before + time::Duration::days(1))
+}
+
+/// Compile an embedded profile with the fixture and no credentials in the environment.
+pub fn compile_profile(name: &str, gzip: bool) -> (Compiled, Bundle) {
+    let profile = profiles::find(name).unwrap();
+    let spec = spec::load(name, profile.text).unwrap();
+    let mut bundle = fixture();
+    let clock = fixture_clock(&bundle);
+    let compiled = compile(&spec, &mut bundle, &|_| None, &clock, &mut SeededEntropy(42), Options { gzip }).unwrap();
+    (compiled, bundle)
+}
+
+/// Compare `actual` with the golden file; with K8SGEN_BLESS=1 rewrite it instead.
+/// Returns a readable diff on mismatch.
+pub fn check_golden(path: &Path, actual: &str) -> Result<(), String> {
+    if blessing() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, actual).unwrap();
+        return Ok(());
+    }
+    let expected = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: {e} (bless with {BLESS_VAR}=1 cargo test)", path.display()))?;
+    if expected == actual {
+        return Ok(());
+    }
+    let diff = similar::TextDiff::from_lines(expected.as_str(), actual);
+    Err(format!(
+        "{} differs from what k8sgen renders now (bless with {BLESS_VAR}=1 cargo test after reviewing):\n{}",
+        path.display(),
+        diff.unified_diff().context_radius(3).header("golden", "rendered")
+    ))
+}

@@ -1,0 +1,71 @@
+//! Golden files: every profile × node rendered with the test-only fixture bundle and a fixed
+//! clock, compared byte for byte with `golden/<profile>/`. Re-bless with K8SGEN_BLESS=1.
+
+mod common;
+
+use common::*;
+use k8sgen::profiles::PROFILES;
+use std::collections::BTreeSet;
+
+#[test]
+fn every_profile_matches_its_goldens() {
+    let mut failures = Vec::new();
+    for profile in PROFILES {
+        let (compiled, bundle) = compile_profile(profile.name, false);
+        assert!(
+            compiled.issued_leaves.is_empty(),
+            "the fixture lacks leaves for {}: {:?}; run `k8sgen render --profile {} --secrets tests/fixtures/secrets.yaml --out /tmp/x`",
+            profile.name,
+            compiled.issued_leaves,
+            profile.name
+        );
+        assert_eq!(bundle, fixture(), "compiling must not change the fixture");
+        let dir = root().join("golden").join(profile.name);
+        let mut expected_files = BTreeSet::new();
+        for ud in &compiled.user_data {
+            let name = format!("{}.user-data", ud.node);
+            let text = String::from_utf8(ud.bytes.clone()).unwrap();
+            if let Err(e) = check_golden(&dir.join(&name), &text) {
+                failures.push(e);
+            }
+            expected_files.insert(name);
+        }
+        if let Err(e) = check_golden(&dir.join("admin.kubeconfig"), &compiled.admin_kubeconfig) {
+            failures.push(e);
+        }
+        expected_files.insert("admin.kubeconfig".to_string());
+        let on_disk: BTreeSet<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        for stale in on_disk.difference(&expected_files) {
+            failures.push(format!("golden/{}/{stale} is not rendered any more; delete it", profile.name));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    for profile in PROFILES {
+        for gzip in [false, true] {
+            let (a, _) = compile_profile(profile.name, gzip);
+            let (b, _) = compile_profile(profile.name, gzip);
+            assert_eq!(a.user_data, b.user_data, "{} gzip={gzip}", profile.name);
+            assert_eq!(a.admin_kubeconfig, b.admin_kubeconfig);
+        }
+    }
+}
+
+#[test]
+fn gzip_output_inflates_to_the_plain_document() {
+    use std::io::Read;
+    let (plain, _) = compile_profile("openstack-ha", false);
+    let (gz, _) = compile_profile("openstack-ha", true);
+    for (p, g) in plain.user_data.iter().zip(&gz.user_data) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(g.bytes.as_slice()).read_to_end(&mut out).unwrap();
+        assert_eq!(out, p.bytes, "{}", p.node);
+        assert!(g.raw_size() < p.raw_size() / 2, "{}: gzip saved too little", p.node);
+    }
+}
