@@ -1,0 +1,155 @@
+//! End-to-end runs of the built binary: the newcomer's render, determinism, `--check`,
+//! file modes, secrets commands that must never print secrets, and secrets placement.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn k8sgen(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_k8sgen"))
+        .args(args)
+        .env_remove("OS_APPLICATION_CREDENTIAL_ID")
+        .env_remove("OS_APPLICATION_CREDENTIAL_SECRET")
+        .output()
+        .unwrap()
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[test]
+fn render_profile_twice_is_identical_and_check_detects_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = out.to_str().unwrap();
+    let first = k8sgen(&["render", "--profile", "openstack-ha", "--out", o]);
+    assert!(first.status.success(), "{}", text(&first));
+    assert!(text(&first).contains("generating a new secrets bundle"));
+    assert!(text(&first).contains("OS_APPLICATION_CREDENTIAL_ID is not set"));
+    assert_eq!(mode(&out), 0o700);
+    assert_eq!(mode(&out.join("secrets.yaml")), 0o600);
+    assert_eq!(mode(&out.join("admin.kubeconfig")), 0o600);
+    let node = out.join("demo-cp-0.user-data");
+    let before = std::fs::read(&node).unwrap();
+    assert!(before.starts_with(b"#cloud-config\n"));
+
+    let second = k8sgen(&["render", "--profile", "openstack-ha", "--out", o]);
+    assert!(text(&second).contains("reusing the secrets bundle"));
+    assert_eq!(std::fs::read(&node).unwrap(), before, "same spec + same secrets ⇒ same bytes");
+
+    let check = k8sgen(&["render", "--profile", "openstack-ha", "--out", o, "--check"]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    std::fs::write(&node, b"#cloud-config\n").unwrap();
+    let check = k8sgen(&["render", "--profile", "openstack-ha", "--out", o, "--check"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(text(&check).contains("demo-cp-0.user-data"));
+    assert_eq!(std::fs::read(&node).unwrap(), b"#cloud-config\n", "--check writes nothing");
+}
+
+#[test]
+fn new_never_overwrites_and_plan_reports_the_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("c");
+    let cs = c.to_str().unwrap();
+    assert!(k8sgen(&["new", cs, "--profile", "single"]).status.success());
+    assert_eq!(mode(&c), 0o700);
+    assert_eq!(mode(&c.join("secrets.yaml")), 0o600);
+    let secrets_before = std::fs::read(c.join("secrets.yaml")).unwrap();
+    let again = k8sgen(&["new", cs, "--profile", "single"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(std::fs::read(c.join("secrets.yaml")).unwrap(), secrets_before);
+
+    let spec = c.join("cluster.yaml");
+    let plan = k8sgen(&["plan", "-f", spec.to_str().unwrap(), "--output", "json"]);
+    assert!(plan.status.success(), "{}", text(&plan));
+    let v: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert!(v["caCertHash"].as_str().unwrap().starts_with("sha256:"));
+    assert_eq!(v["kubeadmApiVersion"], "kubeadm.k8s.io/v1beta4");
+    assert_eq!(v["deployable"], false);
+    assert_eq!(v["nodes"][0]["role"], "init");
+    assert!(v["userData"][0]["base64Bytes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn secrets_show_and_errors_never_print_secrets() {
+    let fixture = common::fixture();
+    let path = common::fixture_path();
+    let show = k8sgen(&["secrets", "show", "--secrets", path.to_str().unwrap()]);
+    assert!(show.status.success());
+    let out = text(&show);
+    assert!(out.contains(&fixture.bootstrap_token.id));
+    assert!(out.contains(&fixture.discovery_hash().unwrap()));
+    assert!(!out.contains(fixture.bootstrap_token.secret.expose()));
+    assert!(!out.contains("PRIVATE KEY"));
+    let plan = k8sgen(&["plan", "-f", "profiles/openstack-ha.yaml", "--secrets", path.to_str().unwrap()]);
+    let out = text(&plan);
+    assert!(plan.status.success(), "{out}");
+    assert!(!out.contains(fixture.bootstrap_token.secret.expose()) && !out.contains("PRIVATE KEY"));
+}
+
+#[test]
+fn export_then_import_keeps_the_cas() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    let fixture = common::fixture_path();
+    let export = k8sgen(&["secrets", "export-pki", pki.to_str().unwrap(), "--secrets", fixture.to_str().unwrap()]);
+    assert!(export.status.success(), "{}", text(&export));
+    for f in ["ca.crt", "ca.key", "front-proxy-ca.crt", "front-proxy-ca.key", "etcd/ca.crt", "etcd/ca.key", "sa.key", "sa.pub", "apiserver-etcd-client.crt", "demo-cp-0/etcd/peer.key"] {
+        assert!(pki.join(f).exists(), "{f}");
+    }
+    assert_eq!(mode(&pki.join("ca.key")), 0o600);
+    let imported = dir.path().join("imported.yaml");
+    let import = k8sgen(&["secrets", "import", pki.to_str().unwrap(), "--out", imported.to_str().unwrap()]);
+    assert!(import.status.success(), "{}", text(&import));
+    let a = common::fixture();
+    let b = k8sgen::pki::Bundle::from_yaml("x", &std::fs::read_to_string(&imported).unwrap()).unwrap();
+    assert_eq!(a.cluster_ca, b.cluster_ca);
+    assert_eq!(a.etcd_ca, b.etcd_ca);
+    assert_eq!(a.service_account, b.service_account);
+    assert_eq!(a.discovery_hash().unwrap(), b.discovery_hash().unwrap());
+}
+
+#[test]
+fn workers_carry_no_private_key_and_only_the_init_master_has_the_token() {
+    for profile in k8sgen::profiles::PROFILES {
+        let (compiled, secrets) = common::compile_profile(profile.name, false);
+        let token = secrets.bootstrap_token.full();
+        for (ud, bundle) in compiled.user_data.iter().zip(&compiled.bundles) {
+            let doc = String::from_utf8(ud.bytes.clone()).unwrap();
+            let role = bundle.role;
+            match role {
+                k8sgen::plan::Role::Worker => {
+                    assert!(!doc.contains("PRIVATE KEY"), "{}: a worker got a private key", ud.node);
+                    assert!(doc.contains(token.expose()), "{}", ud.node);
+                }
+                k8sgen::plan::Role::ControlPlane => assert!(!doc.contains(token.expose()), "{}", ud.node),
+                k8sgen::plan::Role::Init => assert!(doc.contains(token.expose())),
+            }
+            if role.is_master() {
+                assert!(!doc.contains(secrets.etcd_ca.key.expose().lines().nth(1).unwrap()), "etcd CA key leaked");
+            }
+            for f in bundle.files.iter().filter(|f| f.secret) {
+                assert_eq!(f.mode, 0o600, "{}: {}", ud.node, f.path);
+            }
+        }
+    }
+}
+
+#[test]
+fn over_limit_and_bad_input_are_clear_errors() {
+    let bad = k8sgen(&["render", "-f", "tests/bad-specs/02-even-control-plane.yaml", "--out", "/nonexistent"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let out = text(&bad);
+    assert!(out.starts_with("error: tests/bad-specs/02-even-control-plane.yaml has 1 problem"), "{out}");
+    assert!(out.contains("hint:"));
+    let unknown = k8sgen(&["render", "--profile", "nope", "--out", "/nonexistent"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(text(&unknown).contains("embedded profiles: openstack-ha, single"));
+}
