@@ -10,14 +10,31 @@ use std::path::Path;
 /// Create `dir` (and parents) as 0700 if missing; tighten an existing one we create files in.
 pub fn private_dir(dir: &Path) -> std::io::Result<()> {
     if !dir.exists() {
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
     }
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
 }
 
-/// Write `bytes` to `path` atomically with permission bits `mode`.
+/// Write `bytes` to `path` atomically with permission bits `mode`, durably (fsync before
+/// the rename). For secrets and anything that cannot be regenerated.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    write_replace(path, bytes, mode, true)
+}
+
+/// Like `write_atomic` but without the per-file fsync: readers still see the old or the new
+/// file, never a torn one. For regenerable outputs written by the thousand (user-data).
+pub fn write_replace_fast(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    write_replace(path, bytes, mode, false)
+}
+
+fn write_replace(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.k8sgen-tmp-{}", std::process::id()));
     let result = (|| {
@@ -28,7 +45,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
             .open(&tmp)?;
         f.set_permissions(fs::Permissions::from_mode(mode))?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         fs::rename(&tmp, path)
     })();
     if result.is_err() {
@@ -46,12 +65,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sub = dir.path().join("a/b");
         private_dir(&sub).unwrap();
-        assert_eq!(fs::metadata(&sub).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            fs::metadata(&sub).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
         let file = sub.join("s.yaml");
         write_atomic(&file, b"one", 0o600).unwrap();
         write_atomic(&file, b"two", 0o600).unwrap();
         assert_eq!(fs::read(&file).unwrap(), b"two");
-        assert_eq!(fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(fs::read_dir(&sub).unwrap().count(), 1, "no temporary file left behind");
+        assert_eq!(
+            fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::read_dir(&sub).unwrap().count(),
+            1,
+            "no temporary file left behind"
+        );
     }
 }

@@ -25,7 +25,11 @@ pub fn find(name: &str) -> Option<&'static Profile> {
 }
 
 pub fn names() -> String {
-    PROFILES.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+    PROFILES
+        .iter()
+        .map(|p| p.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -33,7 +37,8 @@ mod tests {
     #[test]
     fn every_profile_is_a_valid_spec() {
         for p in super::PROFILES {
-            crate::spec::load(&format!("profile {}", p.name), p.text).unwrap_or_else(|e| panic!("{e}"));
+            crate::spec::load(&format!("profile {}", p.name), p.text)
+                .unwrap_or_else(|e| panic!("{e}"));
         }
     }
 }

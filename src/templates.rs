@@ -9,18 +9,48 @@ use std::sync::OnceLock;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("bootstrap.sh", include_str!("templates/bootstrap.sh.j2")),
-    ("steps/host-prep.sh", include_str!("templates/steps/host-prep.sh.j2")),
-    ("steps/admin-network.sh", include_str!("templates/steps/admin-network.sh.j2")),
-    ("steps/packages.sh", include_str!("templates/steps/packages.sh.j2")),
-    ("steps/runtime.sh", include_str!("templates/steps/runtime.sh.j2")),
+    (
+        "steps/host-prep.sh",
+        include_str!("templates/steps/host-prep.sh.j2"),
+    ),
+    (
+        "steps/admin-network.sh",
+        include_str!("templates/steps/admin-network.sh.j2"),
+    ),
+    (
+        "steps/packages.sh",
+        include_str!("templates/steps/packages.sh.j2"),
+    ),
+    (
+        "steps/runtime.sh",
+        include_str!("templates/steps/runtime.sh.j2"),
+    ),
     ("steps/etcd.sh", include_str!("templates/steps/etcd.sh.j2")),
-    ("steps/control-plane.sh", include_str!("templates/steps/control-plane.sh.j2")),
-    ("steps/cluster-addons.sh", include_str!("templates/steps/cluster-addons.sh.j2")),
+    (
+        "steps/control-plane.sh",
+        include_str!("templates/steps/control-plane.sh.j2"),
+    ),
+    (
+        "steps/cluster-addons.sh",
+        include_str!("templates/steps/cluster-addons.sh.j2"),
+    ),
     ("steps/join.sh", include_str!("templates/steps/join.sh.j2")),
-    ("k8sgen-bootstrap.service", include_str!("templates/k8sgen-bootstrap.service.j2")),
-    ("k8sgen-metadata-block.service", include_str!("templates/k8sgen-metadata-block.service.j2")),
-    ("k8sgen-apiserver-lb.service", include_str!("templates/k8sgen-apiserver-lb.service.j2")),
-    ("k8sgen-etcd.service", include_str!("templates/k8sgen-etcd.service.j2")),
+    (
+        "k8sgen-bootstrap.service",
+        include_str!("templates/k8sgen-bootstrap.service.j2"),
+    ),
+    (
+        "k8sgen-metadata-block.service",
+        include_str!("templates/k8sgen-metadata-block.service.j2"),
+    ),
+    (
+        "k8sgen-apiserver-lb.service",
+        include_str!("templates/k8sgen-apiserver-lb.service.j2"),
+    ),
+    (
+        "k8sgen-etcd.service",
+        include_str!("templates/k8sgen-etcd.service.j2"),
+    ),
     ("haproxy.cfg", include_str!("templates/haproxy.cfg.j2")),
     ("cloud.conf", include_str!("templates/cloud.conf.j2")),
 ];

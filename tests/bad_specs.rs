@@ -18,7 +18,10 @@ fn bad_specs_fail_with_pinned_messages() {
     assert!(names.len() >= 30, "only {} bad specs", names.len());
     let mut failures = Vec::new();
     for path in names {
-        let file = format!("tests/bad-specs/{}", path.file_name().unwrap().to_string_lossy());
+        let file = format!(
+            "tests/bad-specs/{}",
+            path.file_name().unwrap().to_string_lossy()
+        );
         let text = std::fs::read_to_string(&path).unwrap();
         let outcome = std::panic::catch_unwind(|| k8sgen::spec::load(&file, &text));
         let message = match outcome {
@@ -32,7 +35,10 @@ fn bad_specs_fail_with_pinned_messages() {
             }
             Ok(Err(e)) => format!("{e}\n"),
         };
-        assert!(message.starts_with(&file), "{file}: the error must name the file: {message}");
+        assert!(
+            message.starts_with(&file),
+            "{file}: the error must name the file: {message}"
+        );
         if let Err(e) = check_golden(&path.with_extension("err"), &message) {
             failures.push(e);
         }

@@ -21,7 +21,11 @@ fn mode(p: &Path) -> u32 {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
@@ -42,7 +46,11 @@ fn render_profile_twice_is_identical_and_check_detects_drift() {
 
     let second = k8sgen(&["render", "--profile", "openstack-ha", "--out", o]);
     assert!(text(&second).contains("reusing the secrets bundle"));
-    assert_eq!(std::fs::read(&node).unwrap(), before, "same spec + same secrets ⇒ same bytes");
+    assert_eq!(
+        std::fs::read(&node).unwrap(),
+        before,
+        "same spec + same secrets ⇒ same bytes"
+    );
 
     let check = k8sgen(&["render", "--profile", "openstack-ha", "--out", o, "--check"]);
     assert_eq!(check.status.code(), Some(0), "{}", text(&check));
@@ -50,7 +58,11 @@ fn render_profile_twice_is_identical_and_check_detects_drift() {
     let check = k8sgen(&["render", "--profile", "openstack-ha", "--out", o, "--check"]);
     assert_eq!(check.status.code(), Some(1));
     assert!(text(&check).contains("demo-cp-0.user-data"));
-    assert_eq!(std::fs::read(&node).unwrap(), b"#cloud-config\n", "--check writes nothing");
+    assert_eq!(
+        std::fs::read(&node).unwrap(),
+        b"#cloud-config\n",
+        "--check writes nothing"
+    );
 }
 
 #[test]
@@ -64,7 +76,10 @@ fn new_never_overwrites_and_plan_reports_the_hash() {
     let secrets_before = std::fs::read(c.join("secrets.yaml")).unwrap();
     let again = k8sgen(&["new", cs, "--profile", "single"]);
     assert_eq!(again.status.code(), Some(1));
-    assert_eq!(std::fs::read(c.join("secrets.yaml")).unwrap(), secrets_before);
+    assert_eq!(
+        std::fs::read(c.join("secrets.yaml")).unwrap(),
+        secrets_before
+    );
 
     let spec = c.join("cluster.yaml");
     let plan = k8sgen(&["plan", "-f", spec.to_str().unwrap(), "--output", "json"]);
@@ -88,7 +103,13 @@ fn secrets_show_and_errors_never_print_secrets() {
     assert!(out.contains(&fixture.discovery_hash().unwrap()));
     assert!(!out.contains(fixture.bootstrap_token.secret.expose()));
     assert!(!out.contains("PRIVATE KEY"));
-    let plan = k8sgen(&["plan", "-f", "profiles/openstack-ha.yaml", "--secrets", path.to_str().unwrap()]);
+    let plan = k8sgen(&[
+        "plan",
+        "-f",
+        "profiles/openstack-ha.yaml",
+        "--secrets",
+        path.to_str().unwrap(),
+    ]);
     let out = text(&plan);
     assert!(plan.status.success(), "{out}");
     assert!(!out.contains(fixture.bootstrap_token.secret.expose()) && !out.contains("PRIVATE KEY"));
@@ -99,17 +120,41 @@ fn export_then_import_keeps_the_cas() {
     let dir = tempfile::tempdir().unwrap();
     let pki = dir.path().join("pki");
     let fixture = common::fixture_path();
-    let export = k8sgen(&["secrets", "export-pki", pki.to_str().unwrap(), "--secrets", fixture.to_str().unwrap()]);
+    let export = k8sgen(&[
+        "secrets",
+        "export-pki",
+        pki.to_str().unwrap(),
+        "--secrets",
+        fixture.to_str().unwrap(),
+    ]);
     assert!(export.status.success(), "{}", text(&export));
-    for f in ["ca.crt", "ca.key", "front-proxy-ca.crt", "front-proxy-ca.key", "etcd/ca.crt", "etcd/ca.key", "sa.key", "sa.pub", "apiserver-etcd-client.crt", "demo-cp-0/etcd/peer.key"] {
+    for f in [
+        "ca.crt",
+        "ca.key",
+        "front-proxy-ca.crt",
+        "front-proxy-ca.key",
+        "etcd/ca.crt",
+        "etcd/ca.key",
+        "sa.key",
+        "sa.pub",
+        "apiserver-etcd-client.crt",
+        "demo-cp-0/etcd/peer.key",
+    ] {
         assert!(pki.join(f).exists(), "{f}");
     }
     assert_eq!(mode(&pki.join("ca.key")), 0o600);
     let imported = dir.path().join("imported.yaml");
-    let import = k8sgen(&["secrets", "import", pki.to_str().unwrap(), "--out", imported.to_str().unwrap()]);
+    let import = k8sgen(&[
+        "secrets",
+        "import",
+        pki.to_str().unwrap(),
+        "--out",
+        imported.to_str().unwrap(),
+    ]);
     assert!(import.status.success(), "{}", text(&import));
     let a = common::fixture();
-    let b = k8sgen::pki::Bundle::from_yaml("x", &std::fs::read_to_string(&imported).unwrap()).unwrap();
+    let b =
+        k8sgen::pki::Bundle::from_yaml("x", &std::fs::read_to_string(&imported).unwrap()).unwrap();
     assert_eq!(a.cluster_ca, b.cluster_ca);
     assert_eq!(a.etcd_ca, b.etcd_ca);
     assert_eq!(a.service_account, b.service_account);
@@ -126,14 +171,23 @@ fn workers_carry_no_private_key_and_only_the_init_master_has_the_token() {
             let role = bundle.role;
             match role {
                 k8sgen::plan::Role::Worker => {
-                    assert!(!doc.contains("PRIVATE KEY"), "{}: a worker got a private key", ud.node);
+                    assert!(
+                        !doc.contains("PRIVATE KEY"),
+                        "{}: a worker got a private key",
+                        ud.node
+                    );
                     assert!(doc.contains(token.expose()), "{}", ud.node);
                 }
-                k8sgen::plan::Role::ControlPlane => assert!(!doc.contains(token.expose()), "{}", ud.node),
+                k8sgen::plan::Role::ControlPlane => {
+                    assert!(!doc.contains(token.expose()), "{}", ud.node)
+                }
                 k8sgen::plan::Role::Init => assert!(doc.contains(token.expose())),
             }
             if role.is_master() {
-                assert!(!doc.contains(secrets.etcd_ca.key.expose().lines().nth(1).unwrap()), "etcd CA key leaked");
+                assert!(
+                    !doc.contains(secrets.etcd_ca.key.expose().lines().nth(1).unwrap()),
+                    "etcd CA key leaked"
+                );
             }
             for f in bundle.files.iter().filter(|f| f.secret) {
                 assert_eq!(f.mode, 0o600, "{}: {}", ud.node, f.path);
@@ -144,10 +198,19 @@ fn workers_carry_no_private_key_and_only_the_init_master_has_the_token() {
 
 #[test]
 fn over_limit_and_bad_input_are_clear_errors() {
-    let bad = k8sgen(&["render", "-f", "tests/bad-specs/02-even-control-plane.yaml", "--out", "/nonexistent"]);
+    let bad = k8sgen(&[
+        "render",
+        "-f",
+        "tests/bad-specs/02-even-control-plane.yaml",
+        "--out",
+        "/nonexistent",
+    ]);
     assert_eq!(bad.status.code(), Some(1));
     let out = text(&bad);
-    assert!(out.starts_with("error: tests/bad-specs/02-even-control-plane.yaml has 1 problem"), "{out}");
+    assert!(
+        out.starts_with("error: tests/bad-specs/02-even-control-plane.yaml has 1 problem"),
+        "{out}"
+    );
     assert!(out.contains("hint:"));
     let unknown = k8sgen(&["render", "--profile", "nope", "--out", "/nonexistent"]);
     assert_eq!(unknown.status.code(), Some(1));

@@ -39,7 +39,10 @@ fn every_profile_matches_its_goldens() {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         for stale in on_disk.difference(&expected_files) {
-            failures.push(format!("golden/{}/{stale} is not rendered any more; delete it", profile.name));
+            failures.push(format!(
+                "golden/{}/{stale} is not rendered any more; delete it",
+                profile.name
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
@@ -64,8 +67,14 @@ fn gzip_output_inflates_to_the_plain_document() {
     let (gz, _) = compile_profile("openstack-ha", true);
     for (p, g) in plain.user_data.iter().zip(&gz.user_data) {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(g.bytes.as_slice()).read_to_end(&mut out).unwrap();
+        flate2::read::GzDecoder::new(g.bytes.as_slice())
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, p.bytes, "{}", p.node);
-        assert!(g.raw_size() < p.raw_size() / 2, "{}: gzip saved too little", p.node);
+        assert!(
+            g.raw_size() < p.raw_size() / 2,
+            "{}: gzip saved too little",
+            p.node
+        );
     }
 }

@@ -13,7 +13,10 @@ fn openssl_spki_hash(dir: &std::path::Path, ca_pem: &str) -> String {
         "openssl x509 -in {} -pubkey -noout | openssl pkey -pubin -outform der | sha256sum",
         ca.display()
     );
-    let out = Command::new("sh").args(["-c", &script]).output().expect("openssl is needed");
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .expect("openssl is needed");
     assert!(out.status.success());
     let hex = String::from_utf8(out.stdout).unwrap();
     format!("sha256:{}", hex.split_whitespace().next().unwrap())
@@ -26,11 +29,18 @@ fn discovery_hash_matches_openssl() {
     for alg in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::Rsa2048] {
         let bundle = pki::generate(alg, &clock, &mut SeededEntropy(3)).unwrap();
         let ours = bundle.discovery_hash().unwrap();
-        assert_eq!(ours, openssl_spki_hash(dir.path(), &bundle.cluster_ca.cert), "{alg:?}");
+        assert_eq!(
+            ours,
+            openssl_spki_hash(dir.path(), &bundle.cluster_ca.cert),
+            "{alg:?}"
+        );
         assert_eq!(ours.len(), "sha256:".len() + 64);
     }
     let fixture = common::fixture();
-    assert_eq!(fixture.discovery_hash().unwrap(), openssl_spki_hash(dir.path(), &fixture.cluster_ca.cert));
+    assert_eq!(
+        fixture.discovery_hash().unwrap(),
+        openssl_spki_hash(dir.path(), &fixture.cluster_ca.cert)
+    );
 }
 
 #[test]
@@ -40,7 +50,11 @@ fn fixture_leaves_verify_against_their_cas() {
     std::fs::write(dir.path().join("ca.crt"), &fixture.cluster_ca.cert).unwrap();
     std::fs::write(dir.path().join("etcd-ca.crt"), &fixture.etcd_ca.cert).unwrap();
     for (name, leaf) in &fixture.leaves {
-        let ca = if name == "k8sgen/admin" { "ca.crt" } else { "etcd-ca.crt" };
+        let ca = if name == "k8sgen/admin" {
+            "ca.crt"
+        } else {
+            "etcd-ca.crt"
+        };
         let cert = dir.path().join("leaf.crt");
         std::fs::write(&cert, &leaf.cert).unwrap();
         let out = Command::new("openssl")
@@ -49,6 +63,10 @@ fn fixture_leaves_verify_against_their_cas() {
             .arg(&cert)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

@@ -30,7 +30,12 @@ fn pyyaml(text: &str) -> Value {
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3 with PyYAML is needed (.ci/run installs python3-yaml)");
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "PyYAML rejected the document");
     serde_json::from_slice(&out.stdout).unwrap()
@@ -53,18 +58,34 @@ fn pyyaml_reads_every_document_as_intended() {
                     "permissions": "0644", "content": u.content})))
                 .collect();
             expected.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
-            assert_eq!(doc["write_files"], Value::Array(expected), "{}: write_files", ud.node);
+            assert_eq!(
+                doc["write_files"],
+                Value::Array(expected),
+                "{}: write_files",
+                ud.node
+            );
             assert_eq!(
                 doc["runcmd"].as_array().unwrap().last().unwrap(),
-                &json!(["systemctl", "start", "--no-block", "k8sgen-bootstrap.service"]),
-                "{}", ud.node
+                &json!([
+                    "systemctl",
+                    "start",
+                    "--no-block",
+                    "k8sgen-bootstrap.service"
+                ]),
+                "{}",
+                ud.node
             );
             let embedded = loaded["embedded"].as_object().unwrap();
             assert!(!embedded.is_empty());
             for (path, docs) in embedded {
                 let file = bundle.files.iter().find(|f| &f.path == path).unwrap();
                 let strict: Vec<Value> = serde_saphyr::from_multiple(&file.content).unwrap();
-                assert_eq!(docs, &Value::Array(strict), "{}: {path} reads differently in PyYAML", ud.node);
+                assert_eq!(
+                    docs,
+                    &Value::Array(strict),
+                    "{}: {path} reads differently in PyYAML",
+                    ud.node
+                );
             }
         }
     }
@@ -73,9 +94,24 @@ fn pyyaml_reads_every_document_as_intended() {
 #[test]
 fn yaml_1_1_traps_are_quoted() {
     // The same encoder, fed the scalars PyYAML would misread if they were left bare.
-    let traps = ["yes", "on", "no", "off", "0644", "010", "1.30", "2026-01-01", "~", "null", "10.0.0.14"];
+    let traps = [
+        "yes",
+        "on",
+        "no",
+        "off",
+        "0644",
+        "010",
+        "1.30",
+        "2026-01-01",
+        "~",
+        "null",
+        "10.0.0.14",
+    ];
     let yaml = serde_saphyr::to_string(&traps.to_vec()).unwrap();
-    let text = format!("#cloud-config\nwrite_files: []\nruncmd: []\ntraps:\n{}", yaml.lines().map(|l| format!("  {l}\n")).collect::<String>());
+    let text = format!(
+        "#cloud-config\nwrite_files: []\nruncmd: []\ntraps:\n{}",
+        yaml.lines().map(|l| format!("  {l}\n")).collect::<String>()
+    );
     let loaded = pyyaml(&text);
     assert_eq!(loaded["doc"]["traps"], json!(traps));
 }

@@ -27,7 +27,10 @@ pub(super) fn host_prep(b: &mut Builder, plan: &Plan, _node: &NodePlan) -> Resul
     b.file("/etc/sysctl.d/90-k8sgen.conf", 0o644, SYSCTLS);
     b.unit(
         "k8sgen-metadata-block.service",
-        render("k8sgen-metadata-block.service", json!({"pod_subnet": plan.pod_subnet.to_string()}))?,
+        render(
+            "k8sgen-metadata-block.service",
+            json!({"pod_subnet": plan.pod_subnet.to_string()}),
+        )?,
         true,
     );
     b.step(Step::new("host-prep", 300, 3, json!({}))?);
@@ -35,7 +38,11 @@ pub(super) fn host_prep(b: &mut Builder, plan: &Plan, _node: &NodePlan) -> Resul
 }
 
 /// The admin NIC's netplan file: only that interface, never a default route, never DNS.
-pub(super) fn admin_network(b: &mut Builder, plan: &Plan, node: &NodePlan) -> Result<(), BundleError> {
+pub(super) fn admin_network(
+    b: &mut Builder,
+    plan: &Plan,
+    node: &NodePlan,
+) -> Result<(), BundleError> {
     let Some(admin) = &plan.admin_nic else {
         return Ok(());
     };
@@ -81,12 +88,21 @@ pub(super) fn packages_and_runtime(
     node: &NodePlan,
     secrets: &Secrets,
 ) -> Result<(), BundleError> {
-    b.step(Step::new("packages", 1200, 3, json!({"role": node.role.as_str()}))?);
+    b.step(Step::new(
+        "packages",
+        1200,
+        3,
+        json!({"role": node.role.as_str()}),
+    )?);
     b.file("/etc/crictl.yaml", 0o644, CRICTL);
     if !node.role.is_master() {
         // Public: lets a worker check the API's certificate before it has joined (the
         // kubeadm path /etc/kubernetes/pki/ca.crt must stay free for `kubeadm join`).
-        b.file("/etc/k8sgen/ca.crt", 0o644, secrets.cluster_ca.cert.as_str());
+        b.file(
+            "/etc/k8sgen/ca.crt",
+            0o644,
+            secrets.cluster_ca.cert.as_str(),
+        );
     }
     let masters: Vec<_> = plan
         .masters()
@@ -95,11 +111,17 @@ pub(super) fn packages_and_runtime(
     b.file(
         "/etc/k8sgen/haproxy.cfg",
         0o644,
-        render("haproxy.cfg", json!({"lb_port": plan.api_load_balancer_port, "masters": masters}))?,
+        render(
+            "haproxy.cfg",
+            json!({"lb_port": plan.api_load_balancer_port, "masters": masters}),
+        )?,
     );
     b.unit(
         "k8sgen-apiserver-lb.service",
-        render("k8sgen-apiserver-lb.service", json!({"lb_port": plan.api_load_balancer_port}))?,
+        render(
+            "k8sgen-apiserver-lb.service",
+            json!({"lb_port": plan.api_load_balancer_port}),
+        )?,
         false,
     );
     b.step(Step::new("runtime", 300, 3, json!({}))?);

@@ -2,8 +2,8 @@
 //! concatenated as text. Field names follow kubernetes/kubernetes
 //! `cmd/kubeadm/app/apis/kubeadm/v1beta4/types.go` (reference §3).
 
-use crate::plan::{NodePlan, Plan};
 use crate::pki::Secret;
+use crate::plan::{NodePlan, Plan};
 use serde_json::{Value, json};
 
 const CRI_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
@@ -49,7 +49,8 @@ pub(super) fn master_config(plan: &Plan, node: &NodePlan, token: Option<&Secret>
             "groups": ["system:bootstrappers:kubeadm:default-node-token"],
         }]);
     }
-    init["localAPIEndpoint"] = json!({"advertiseAddress": node.address.to_string(), "bindPort": 6443});
+    init["localAPIEndpoint"] =
+        json!({"advertiseAddress": node.address.to_string(), "bindPort": 6443});
     init["nodeRegistration"] = node_registration(plan, node);
     init["skipPhases"] = json!(["addon/kube-proxy"]);
 

@@ -71,9 +71,7 @@ pub(super) fn kube_router(plan: &Plan) -> String {
         format!("--service-cluster-ip-range={}", plan.service_subnet),
         "--kubeconfig=/var/lib/kube-router/kubeconfig".into(),
     ];
-    let mount = |name: &str, path: &str, read_only: bool| {
-        json!({"name": name, "mountPath": path, "readOnly": read_only})
-    };
+    let mount = |name: &str, path: &str, read_only: bool| json!({"name": name, "mountPath": path, "readOnly": read_only});
     let daemonset = json!({
         "apiVersion": "apps/v1", "kind": "DaemonSet",
         "metadata": {"name": "kube-router", "namespace": "kube-system", "labels": labels},
@@ -157,7 +155,8 @@ pub(super) fn occm_rbac() -> String {
             {"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["get", "list", "watch"]},
         ],
     });
-    let user = json!([{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": OCCM_USER}]);
+    let user =
+        json!([{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": OCCM_USER}]);
     let binding = json!({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
         "metadata": {"name": OCCM_USER},
@@ -179,7 +178,8 @@ pub(super) fn occm_rbac() -> String {
 /// come from hostPath files (root-only, hence `runAsUser: 0`).
 pub(super) fn occm_static_pod(plan: &Plan) -> String {
     let kubeconfig = "/etc/kubernetes/cloud-controller-manager.conf";
-    let file = |name: &str, path: &str| json!({"name": name, "hostPath": {"path": path, "type": "File"}});
+    let file =
+        |name: &str, path: &str| json!({"name": name, "hostPath": {"path": path, "type": "File"}});
     let pod: Value = json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "openstack-cloud-controller-manager", "namespace": "kube-system",

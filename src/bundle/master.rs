@@ -26,20 +26,52 @@ fn pair(b: &mut Builder, base: &str, ck: &CertKey, with_key: bool) {
     }
 }
 
-pub(super) fn build(b: &mut Builder, plan: &Plan, node: &NodePlan, secrets: &Secrets) -> Result<(), BundleError> {
+pub(super) fn build(
+    b: &mut Builder,
+    plan: &Plan,
+    node: &NodePlan,
+    secrets: &Secrets,
+) -> Result<(), BundleError> {
     let init = node.role == Role::Init;
 
     // Shared CA material, identical on every master (kubeadm HA "manual certificates").
     pair(b, "ca", &secrets.cluster_ca, true);
     pair(b, "front-proxy-ca", &secrets.front_proxy_ca, true);
-    b.secret_file(&format!("{PKI}/sa.key"), secrets.service_account.private_key.expose());
-    b.file(&format!("{PKI}/sa.pub"), 0o644, secrets.service_account.public_key.as_str());
+    b.secret_file(
+        &format!("{PKI}/sa.key"),
+        secrets.service_account.private_key.expose(),
+    );
+    b.file(
+        &format!("{PKI}/sa.pub"),
+        0o644,
+        secrets.service_account.public_key.as_str(),
+    );
     // etcd is external to kubeadm, so its CA key stays off the nodes: only k8sgen signs.
     pair(b, "etcd/ca", &secrets.etcd_ca, false);
-    pair(b, "etcd/server", leaf(secrets, &plan::etcd_server_leaf(&node.name))?, true);
-    pair(b, "etcd/peer", leaf(secrets, &plan::etcd_peer_leaf(&node.name))?, true);
-    pair(b, "etcd/healthcheck-client", leaf(secrets, plan::ETCD_HEALTHCHECK_LEAF)?, true);
-    pair(b, "apiserver-etcd-client", leaf(secrets, plan::ETCD_CLIENT_LEAF)?, true);
+    pair(
+        b,
+        "etcd/server",
+        leaf(secrets, &plan::etcd_server_leaf(&node.name))?,
+        true,
+    );
+    pair(
+        b,
+        "etcd/peer",
+        leaf(secrets, &plan::etcd_peer_leaf(&node.name))?,
+        true,
+    );
+    pair(
+        b,
+        "etcd/healthcheck-client",
+        leaf(secrets, plan::ETCD_HEALTHCHECK_LEAF)?,
+        true,
+    );
+    pair(
+        b,
+        "apiserver-etcd-client",
+        leaf(secrets, plan::ETCD_CLIENT_LEAF)?,
+        true,
+    );
 
     let token = init.then(|| secrets.bootstrap_token.full());
     b.secret_file(
@@ -78,8 +110,16 @@ pub(super) fn build(b: &mut Builder, plan: &Plan, node: &NodePlan, secrets: &Sec
     b.step(Step::new("etcd", 1800, 1, json!({}))?);
     b.step(Step::new("control-plane", 1800, 2, json!({}))?);
     if init {
-        b.file("/etc/kubernetes/k8sgen/addons/kube-router.yaml", 0o644, manifests::kube_router(plan));
-        b.file("/etc/kubernetes/k8sgen/addons/occm-rbac.yaml", 0o644, manifests::occm_rbac());
+        b.file(
+            "/etc/kubernetes/k8sgen/addons/kube-router.yaml",
+            0o644,
+            manifests::kube_router(plan),
+        );
+        b.file(
+            "/etc/kubernetes/k8sgen/addons/occm-rbac.yaml",
+            0o644,
+            manifests::occm_rbac(),
+        );
         b.step(Step::new("cluster-addons", 900, 3, json!({}))?);
     }
     Ok(())

@@ -125,7 +125,10 @@ pub fn build(plan: &Plan, node: &NodePlan, secrets: &Secrets) -> Result<NodeBund
     b.file(BOOTSTRAP_SCRIPT, 0o700, script);
     b.unit(
         BOOTSTRAP_UNIT,
-        crate::templates::render("k8sgen-bootstrap.service", serde_json::json!({"role": node.role.as_str()}))?,
+        crate::templates::render(
+            "k8sgen-bootstrap.service",
+            serde_json::json!({"role": node.role.as_str()}),
+        )?,
         true,
     );
     let mut files = b.files;

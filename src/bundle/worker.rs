@@ -7,7 +7,12 @@ use crate::pki::Bundle as Secrets;
 use crate::plan::{NodePlan, Plan};
 use serde_json::json;
 
-pub(super) fn build(b: &mut Builder, plan: &Plan, node: &NodePlan, secrets: &Secrets) -> Result<(), BundleError> {
+pub(super) fn build(
+    b: &mut Builder,
+    plan: &Plan,
+    node: &NodePlan,
+    secrets: &Secrets,
+) -> Result<(), BundleError> {
     b.secret_file(
         "/etc/kubernetes/k8sgen/kubeadm-join.yaml",
         kubeadm::join_config(plan, node, &secrets.bootstrap_token.full()),

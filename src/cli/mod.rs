@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "k8sgen", version, about = "Compile a cluster spec into self-contained kubeadm user-data for OpenStack")]
+#[command(
+    name = "k8sgen",
+    version,
+    about = "Compile a cluster spec into self-contained kubeadm user-data for OpenStack"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,7 +47,13 @@ enum Command {
     },
     /// Write DIR/<node>.user-data for every node and DIR/admin.kubeconfig.
     Render {
-        #[arg(short = 'f', long = "file", value_name = "cluster.yaml", conflicts_with = "profile", required_unless_present = "profile")]
+        #[arg(
+            short = 'f',
+            long = "file",
+            value_name = "cluster.yaml",
+            conflicts_with = "profile",
+            required_unless_present = "profile"
+        )]
         file: Option<PathBuf>,
         #[arg(long)]
         profile: Option<String>,

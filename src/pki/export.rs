@@ -28,8 +28,16 @@ pub fn export_kubeadm_layout(bundle: &Bundle) -> Vec<ExportFile> {
             mode: 0o600,
         });
     };
-    pair("ca", &bundle.cluster_ca.cert, bundle.cluster_ca.key.expose());
-    pair("front-proxy-ca", &bundle.front_proxy_ca.cert, bundle.front_proxy_ca.key.expose());
+    pair(
+        "ca",
+        &bundle.cluster_ca.cert,
+        bundle.cluster_ca.key.expose(),
+    );
+    pair(
+        "front-proxy-ca",
+        &bundle.front_proxy_ca.cert,
+        bundle.front_proxy_ca.key.expose(),
+    );
     pair("etcd/ca", &bundle.etcd_ca.cert, bundle.etcd_ca.key.expose());
     for (name, leaf) in &bundle.leaves {
         pair(name, &leaf.cert, leaf.key.expose());

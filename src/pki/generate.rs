@@ -10,8 +10,8 @@ use super::{
     Secret, ServiceAccountKeys,
 };
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_RSA_SHA256, RsaKeySize, SerialNumber,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose,
+    PKCS_ECDSA_P256_SHA256, PKCS_RSA_SHA256, RsaKeySize, SerialNumber,
 };
 use std::collections::BTreeMap;
 use time::Duration;
@@ -59,7 +59,9 @@ fn self_signed_ca(
     let key = new_key(alg, common_name)?;
     let mut params = CertificateParams::new(vec![common_name.to_string()]).map_err(crypto)?;
     params.distinguished_name = DistinguishedName::new();
-    params.distinguished_name.push(DnType::CommonName, common_name);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
@@ -103,13 +105,25 @@ pub(super) fn service_account_keys(alg: KeyAlgorithm) -> Result<ServiceAccountKe
     })
 }
 
-pub(super) fn cluster_ca(alg: KeyAlgorithm, c: &dyn Clock, e: &mut dyn Entropy) -> Result<CertKey, PkiError> {
+pub(super) fn cluster_ca(
+    alg: KeyAlgorithm,
+    c: &dyn Clock,
+    e: &mut dyn Entropy,
+) -> Result<CertKey, PkiError> {
     self_signed_ca("kubernetes", alg, c, e)
 }
-pub(super) fn front_proxy_ca(alg: KeyAlgorithm, c: &dyn Clock, e: &mut dyn Entropy) -> Result<CertKey, PkiError> {
+pub(super) fn front_proxy_ca(
+    alg: KeyAlgorithm,
+    c: &dyn Clock,
+    e: &mut dyn Entropy,
+) -> Result<CertKey, PkiError> {
     self_signed_ca("front-proxy-ca", alg, c, e)
 }
-pub(super) fn etcd_ca(alg: KeyAlgorithm, c: &dyn Clock, e: &mut dyn Entropy) -> Result<CertKey, PkiError> {
+pub(super) fn etcd_ca(
+    alg: KeyAlgorithm,
+    c: &dyn Clock,
+    e: &mut dyn Entropy,
+) -> Result<CertKey, PkiError> {
     self_signed_ca("etcd-ca", alg, c, e)
 }
 

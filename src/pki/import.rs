@@ -13,9 +13,9 @@ use super::{
 };
 use rcgen::{KeyPair, PKCS_ECDSA_P256_SHA256};
 use std::collections::BTreeMap;
+use x509_parser::prelude::FromDer;
 use x509_parser::public_key::PublicKey;
 use x509_parser::x509::SubjectPublicKeyInfo;
-use x509_parser::prelude::FromDer;
 
 /// Build a bundle from kubeadm files. `read("ca.crt")` returns the file's text or `None`.
 /// Returns the bundle and the list of parts that had to be generated.

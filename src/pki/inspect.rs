@@ -62,8 +62,11 @@ pub fn summarize(part: &str, cert_pem: &str) -> Result<CertSummary, PkiError> {
             match name {
                 GeneralName::DNSName(d) => dns_names.push(d.to_string()),
                 GeneralName::IPAddress(b) => match b.len() {
-                    4 => ip_addresses.push(IpAddr::from(<[u8; 4]>::try_from(*b).unwrap_or_default())),
-                    16 => ip_addresses.push(IpAddr::from(<[u8; 16]>::try_from(*b).unwrap_or_default())),
+                    4 => {
+                        ip_addresses.push(IpAddr::from(<[u8; 4]>::try_from(*b).unwrap_or_default()))
+                    }
+                    16 => ip_addresses
+                        .push(IpAddr::from(<[u8; 16]>::try_from(*b).unwrap_or_default())),
                     _ => {}
                 },
                 _ => {}
@@ -105,7 +108,10 @@ pub fn summarize(part: &str, cert_pem: &str) -> Result<CertSummary, PkiError> {
 /// kubeadm's discovery pin: `sha256:` + hex SHA-256 of the CA's DER SubjectPublicKeyInfo.
 pub fn discovery_hash(ca_pem: &str) -> Result<String, PkiError> {
     let summary = summarize("clusterCA", ca_pem)?;
-    Ok(format!("sha256:{}", hex(&Sha256::digest(&summary.spki), "")))
+    Ok(format!(
+        "sha256:{}",
+        hex(&Sha256::digest(&summary.spki), "")
+    ))
 }
 
 /// The DER SubjectPublicKeyInfo of a PEM private key.
@@ -118,14 +124,20 @@ pub(super) fn key_spki(part: &str, key_pem: &str) -> Result<Vec<u8>, PkiError> {
 /// Fails unless `key_pem` is the private key of `cert_pem`.
 pub(super) fn check_pair(part: &str, cert_pem: &str, key_pem: &str) -> Result<(), PkiError> {
     if summarize(part, cert_pem)?.spki != key_spki(part, key_pem)? {
-        return Err(invalid(part, "the private key does not belong to the certificate"));
+        return Err(invalid(
+            part,
+            "the private key does not belong to the certificate",
+        ));
     }
     Ok(())
 }
 
 pub(super) fn check_is_ca(part: &str, cert_pem: &str) -> Result<(), PkiError> {
     if !summarize(part, cert_pem)?.is_ca {
-        return Err(invalid(part, "the certificate is not a CA (basicConstraints CA:FALSE)"));
+        return Err(invalid(
+            part,
+            "the certificate is not a CA (basicConstraints CA:FALSE)",
+        ));
     }
     Ok(())
 }
@@ -136,7 +148,10 @@ pub(super) fn check_sa_pair(public_pem: &str, private_pem: &str) -> Result<(), P
     let (_, pem) = parse_x509_pem(public_pem.as_bytes())
         .map_err(|e| invalid(part, format!("publicKey is not PEM ({e})")))?;
     if pem.label != "PUBLIC KEY" {
-        return Err(invalid(part, format!("publicKey is a {}, expected PUBLIC KEY", pem.label)));
+        return Err(invalid(
+            part,
+            format!("publicKey is a {}, expected PUBLIC KEY", pem.label),
+        ));
     }
     if pem.contents != key_spki(part, private_pem)? {
         return Err(invalid(part, "publicKey does not belong to privateKey"));

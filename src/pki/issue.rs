@@ -61,7 +61,8 @@ impl LeafRequest {
 
     /// Does the stored leaf still say exactly what this request asks for?
     fn is_met_by(&self, leaf: &CertKey, ca: &CertKey, clock: &dyn Clock) -> bool {
-        let (Ok(have), Ok(ca)) = (summarize(&self.name, &leaf.cert), summarize("ca", &ca.cert)) else {
+        let (Ok(have), Ok(ca)) = (summarize(&self.name, &leaf.cert), summarize("ca", &ca.cert))
+        else {
             return false;
         };
         let mut want_dns = self.dns_names.clone();
@@ -127,10 +128,17 @@ fn issue(
     let mut params = CertificateParams::new(sans).map_err(crypto)?;
     params.distinguished_name = DistinguishedName::new();
     for org in &req.organizations {
-        params.distinguished_name.push(DnType::OrganizationName, org.as_str());
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, org.as_str());
     }
-    params.distinguished_name.push(DnType::CommonName, req.common_name.as_str());
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    params
+        .distinguished_name
+        .push(DnType::CommonName, req.common_name.as_str());
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     params.extended_key_usages = match req.usage {
         LeafUsage::Server => vec![ExtendedKeyUsagePurpose::ServerAuth],
         LeafUsage::Client => vec![ExtendedKeyUsagePurpose::ClientAuth],

@@ -118,7 +118,9 @@ impl BootstrapToken {
 
     pub fn is_well_formed(&self) -> bool {
         let ok = |s: &str, n: usize| {
-            s.len() == n && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            s.len() == n
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         };
         ok(&self.id, 6) && ok(self.secret.expose(), 16)
     }
@@ -160,14 +162,16 @@ pub enum PkiError {
 impl Bundle {
     /// Parse `secrets.yaml` text and check that its parts fit together.
     pub fn from_yaml(file: &str, text: &str) -> Result<Bundle, PkiError> {
-        let tree: serde_json::Value = serde_saphyr::from_str(text).map_err(|e| PkiError::Parse {
-            file: file.into(),
-            detail: e.to_string(),
-        })?;
-        let bundle: Bundle = serde_path_to_error::deserialize(tree).map_err(|e| PkiError::Parse {
-            file: file.into(),
-            detail: format!("{}: {}", e.path(), e.inner()),
-        })?;
+        let tree: serde_json::Value =
+            serde_saphyr::from_str(text).map_err(|e| PkiError::Parse {
+                file: file.into(),
+                detail: e.to_string(),
+            })?;
+        let bundle: Bundle =
+            serde_path_to_error::deserialize(tree).map_err(|e| PkiError::Parse {
+                file: file.into(),
+                detail: format!("{}: {}", e.path(), e.inner()),
+            })?;
         if bundle.api_version != BUNDLE_API_VERSION || bundle.kind != BUNDLE_KIND {
             return Err(PkiError::Parse {
                 file: file.into(),
@@ -185,7 +189,9 @@ impl Bundle {
              # Keep it 0600, out of version control, and back it up: losing it means new CAs.\n",
         );
         if self.test_only {
-            out.push_str("# TEST ONLY: these keys are public; never use them for a real cluster.\n");
+            out.push_str(
+                "# TEST ONLY: these keys are public; never use them for a real cluster.\n",
+            );
         }
         out.push_str(&serde_saphyr::to_string(self).expect("bundle serializes"));
         out

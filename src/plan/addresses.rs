@@ -14,16 +14,19 @@ fn parse_addr(text: &str) -> Result<u32, PlanError> {
 
 pub(super) fn nodes(spec: &ClusterSpec) -> Result<Vec<NodePlan>, PlanError> {
     let cp = &spec.control_plane;
-    let first = cp
-        .first_address
-        .as_deref()
-        .ok_or_else(|| PlanError::Address("controlPlane.firstAddress is required to render".into()))?;
+    let first = cp.first_address.as_deref().ok_or_else(|| {
+        PlanError::Address("controlPlane.firstAddress is required to render".into())
+    })?;
     let mut next = parse_addr(first)?;
     let mut nodes = Vec::new();
     for i in 0..cp.count {
         nodes.push(NodePlan {
             name: format!("{}-cp-{i}", spec.name),
-            role: if i == 0 { Role::Init } else { Role::ControlPlane },
+            role: if i == 0 {
+                Role::Init
+            } else {
+                Role::ControlPlane
+            },
             pool: "control-plane".into(),
             flavor: cp.flavor.clone(),
             address: Ipv4Addr::from(next),
@@ -58,10 +61,9 @@ pub(super) fn nodes(spec: &ClusterSpec) -> Result<Vec<NodePlan>, PlanError> {
             .cidr
             .parse()
             .map_err(|_| PlanError::Address(format!("`{}` is not a CIDR", admin.cidr)))?;
-        let mut next = parse_addr(admin.first_address.as_deref().unwrap_or_default())?;
-        for node in &mut nodes {
-            node.admin_address = Ipv4Net::new(Ipv4Addr::from(next), cidr.prefix_len()).ok();
-            next += 1;
+        let first = parse_addr(admin.first_address.as_deref().unwrap_or_default())?;
+        for (address, node) in (first..).zip(nodes.iter_mut()) {
+            node.admin_address = Ipv4Net::new(Ipv4Addr::from(address), cidr.prefix_len()).ok();
         }
     }
     Ok(nodes)

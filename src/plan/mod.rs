@@ -17,7 +17,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-pub use leaves::{ADMIN_LEAF, ETCD_CLIENT_LEAF, ETCD_HEALTHCHECK_LEAF, etcd_peer_leaf, etcd_server_leaf};
+pub use leaves::{
+    ADMIN_LEAF, ETCD_CLIENT_LEAF, ETCD_HEALTHCHECK_LEAF, etcd_peer_leaf, etcd_server_leaf,
+};
 
 /// What a node does in the cluster. The init master is the first control-plane node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -182,8 +184,9 @@ pub fn plan(
     bundle: &pki::Bundle,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Plan, PlanError> {
-    let version = KubeVersion::parse(&spec.kubernetes.version)
-        .ok_or_else(|| PlanError::Version(format!("`{}` is not a version", spec.kubernetes.version)))?;
+    let version = KubeVersion::parse(&spec.kubernetes.version).ok_or_else(|| {
+        PlanError::Version(format!("`{}` is not a version", spec.kubernetes.version))
+    })?;
     let release = version
         .release()
         .ok_or_else(|| PlanError::Version(format!("{version} is not supported")))?;
@@ -202,7 +205,10 @@ pub fn plan(
     let extra_sans = spec.kubernetes.api_server.extra_sans.clone();
     let admin_server = format!(
         "https://{}:6443",
-        extra_sans.first().cloned().unwrap_or_else(|| first_master.to_string())
+        extra_sans
+            .first()
+            .cloned()
+            .unwrap_or_else(|| first_master.to_string())
     );
 
     let etcd = EtcdPlan {
@@ -292,7 +298,13 @@ pub fn plan(
         warnings,
     };
     for node in plan.nodes.iter_mut().filter(|n| n.role.is_master()) {
-        node.api_server_sans = api_server_sans(&node.name, node.address, api_service_ip, &spec.kubernetes.dns_domain, &extra_sans);
+        node.api_server_sans = api_server_sans(
+            &node.name,
+            node.address,
+            api_service_ip,
+            &spec.kubernetes.dns_domain,
+            &extra_sans,
+        );
     }
     Ok(plan)
 }

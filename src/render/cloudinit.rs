@@ -40,14 +40,27 @@ pub(super) fn encode(bundle: &NodeBundle) -> String {
 
     let argv = |parts: &[&str]| parts.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let mut enable = argv(&["systemctl", "enable"]);
-    enable.extend(bundle.units.iter().filter(|u| u.enable).map(|u| u.name.clone()));
+    enable.extend(
+        bundle
+            .units
+            .iter()
+            .filter(|u| u.enable)
+            .map(|u| u.name.clone()),
+    );
     // --no-block: the boot unit runs after cloud-final, which is running this very command.
     let runcmd = vec![
         argv(&["systemctl", "daemon-reload"]),
         enable,
         argv(&["systemctl", "start", "--no-block", &bundle.start_unit]),
     ];
-    let doc = CloudConfig { write_files, runcmd };
+    let doc = CloudConfig {
+        write_files,
+        runcmd,
+    };
     let yaml = serde_saphyr::to_string(&doc).expect("cloud-config serializes");
-    format!("#cloud-config\n# k8sgen user-data for {} ({})\n{yaml}", bundle.node, bundle.role.as_str())
+    format!(
+        "#cloud-config\n# k8sgen user-data for {} ({})\n{yaml}",
+        bundle.node,
+        bundle.role.as_str()
+    )
 }

@@ -64,7 +64,11 @@ pub fn encode(bundle: &NodeBundle, format: Format, options: Options) -> UserData
 
 /// Deterministic gzip: no file name, mtime 0, so the same input gives the same bytes.
 pub fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut encoder = GzBuilder::new().mtime(0).write(Vec::new(), Compression::best());
-    encoder.write_all(data).expect("writing to a Vec cannot fail");
+    let mut encoder = GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), Compression::default());
+    encoder
+        .write_all(data)
+        .expect("writing to a Vec cannot fail");
     encoder.finish().expect("writing to a Vec cannot fail")
 }

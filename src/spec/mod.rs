@@ -25,21 +25,31 @@ pub enum SpecError {
         hint: String,
     },
     /// The spec parsed but has semantic problems.
-    Invalid { file: String, problems: Vec<Problem> },
+    Invalid {
+        file: String,
+        problems: Vec<Problem>,
+    },
 }
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SpecError::Syntax { file, detail } => {
-                write!(f, "{file} is not valid YAML\n  {}", detail.trim_end().replace('\n', "\n  "))
+                write!(
+                    f,
+                    "{file} is not valid YAML\n  {}",
+                    detail.trim_end().replace('\n', "\n  ")
+                )
             }
             SpecError::Shape {
                 file,
                 path,
                 detail,
                 hint,
-            } => write!(f, "{file} is not a cluster spec\n  {path}: {detail}\n    hint: {hint}"),
+            } => write!(
+                f,
+                "{file} is not a cluster spec\n  {path}: {detail}\n    hint: {hint}"
+            ),
             SpecError::Invalid { file, problems } => {
                 let n = problems.len();
                 write!(f, "{file} has {n} problem{}", if n == 1 { "" } else { "s" })?;
@@ -73,7 +83,11 @@ pub fn load(file: &str, text: &str) -> Result<ClusterSpec, SpecError> {
         let detail = e.inner().to_string();
         SpecError::Shape {
             file: file.into(),
-            path: if path == "." { "(top level)".into() } else { path },
+            path: if path == "." {
+                "(top level)".into()
+            } else {
+                path
+            },
             hint: shape_hint(&detail),
             detail,
         }

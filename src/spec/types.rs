@@ -142,19 +142,11 @@ pub enum Addressing {
     Static,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Cni {
     #[serde(default)]
     pub kube_router: KubeRouter,
-}
-
-impl Default for Cni {
-    fn default() -> Self {
-        Cni {
-            kube_router: KubeRouter::default(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -21,14 +21,23 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}\n    hint: {}", self.path, self.message, self.hint)
+        write!(
+            f,
+            "{}: {}\n    hint: {}",
+            self.path, self.message, self.hint
+        )
     }
 }
 
 struct Collector(Vec<Problem>);
 
 impl Collector {
-    fn push(&mut self, path: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) {
+    fn push(
+        &mut self,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
         self.0.push(Problem {
             path: path.into(),
             message: message.into(),
@@ -245,7 +254,10 @@ pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
         ),
         n if n % 2 == 0 => c.push(
             "controlPlane.count",
-            format!("{n} control-plane nodes cannot keep etcd quorum better than {}", n - 1),
+            format!(
+                "{n} control-plane nodes cannot keep etcd quorum better than {}",
+                n - 1
+            ),
             "use 1, 3 or 5",
         ),
         n if n > 5 => c.push(
@@ -257,7 +269,8 @@ pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
     }
     c.non_empty("controlPlane.flavor", &cp.flavor, "Nova flavor name");
     let etcd = &cp.etcd;
-    if etcd.heartbeat_interval_ms == 0 || etcd.election_timeout_ms < 5 * etcd.heartbeat_interval_ms {
+    if etcd.heartbeat_interval_ms == 0 || etcd.election_timeout_ms < 5 * etcd.heartbeat_interval_ms
+    {
         c.push(
             "controlPlane.etcd.electionTimeoutMs",
             format!(
@@ -283,7 +296,10 @@ pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
         if !pools.insert(pool.pool.as_str()) {
             c.push(
                 format!("{path}.pool"),
-                format!("pool `{}` is defined twice, so its node names would repeat", pool.pool),
+                format!(
+                    "pool `{}` is defined twice, so its node names would repeat",
+                    pool.pool
+                ),
                 "give every pool a distinct name",
             );
         }
@@ -306,7 +322,8 @@ pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
     // Nodes.
     if !catalog::SUPPORTED_OS.contains(&spec.nodes.os.as_str()) {
         let hint = if spec.nodes.os == "flatcar" {
-            "Flatcar needs Ignition output, which k8sgen cannot render yet; use ubuntu-24.04".to_string()
+            "Flatcar needs Ignition output, which k8sgen cannot render yet; use ubuntu-24.04"
+                .to_string()
         } else {
             format!("use one of {}", catalog::SUPPORTED_OS.join(", "))
         };
@@ -319,8 +336,16 @@ pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
     c.non_empty("nodes.image", &spec.nodes.image, "Glance image name");
 
     // Network.
-    c.non_empty("network.cluster.network", &spec.network.cluster.network, "Neutron network name");
-    c.non_empty("network.cluster.subnet", &spec.network.cluster.subnet, "Neutron subnet name");
+    c.non_empty(
+        "network.cluster.network",
+        &spec.network.cluster.network,
+        "Neutron network name",
+    );
+    c.non_empty(
+        "network.cluster.subnet",
+        &spec.network.cluster.subnet,
+        "Neutron subnet name",
+    );
     let port = spec.network.api_load_balancer_port;
     if port < 1024 || [2379, 2380, 6443, 10250, 10257, 10259].contains(&port) {
         c.push(
@@ -345,7 +370,11 @@ pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
     // Cloud.
     let os = &spec.cloud.openstack;
     c.non_empty("cloud.openstack.cloud", &os.cloud, "clouds.yaml entry name");
-    c.non_empty("cloud.openstack.region", &os.region, "OpenStack region name");
+    c.non_empty(
+        "cloud.openstack.region",
+        &os.region,
+        "OpenStack region name",
+    );
     if !(os.auth_url.starts_with("https://") || os.auth_url.starts_with("http://")) {
         c.push(
             "cloud.openstack.authURL",
@@ -364,7 +393,10 @@ pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
         }
     }
     if let Some(lb) = &os.load_balancer {
-        for (field, value) in [("floatingNetworkID", &lb.floating_network_id), ("subnetID", &lb.subnet_id)] {
+        for (field, value) in [
+            ("floatingNetworkID", &lb.floating_network_id),
+            ("subnetID", &lb.subnet_id),
+        ] {
             if !is_uuid(value) {
                 c.push(
                     format!("cloud.openstack.loadBalancer.{field}"),
@@ -411,7 +443,10 @@ fn check_addresses(c: &mut Collector, spec: &ClusterSpec, cluster: &Ipv4Net) {
         c.push(
             "controlPlane.firstAddress",
             "render needs the masters' addresses",
-            format!("give the first master's address inside {cluster}, e.g. `{}`", nth_host(cluster, 10)),
+            format!(
+                "give the first master's address inside {cluster}, e.g. `{}`",
+                nth_host(cluster, 10)
+            ),
         );
         return;
     };
@@ -520,7 +555,8 @@ fn check_admin(
         ),
         (Addressing::Static, Some(text)) => {
             if let Some(first) = c.address("network.admin.firstAddress", text) {
-                let total = spec.control_plane.count + spec.workers.iter().map(|p| p.count).sum::<u32>();
+                let total =
+                    spec.control_plane.count + spec.workers.iter().map(|p| p.count).sum::<u32>();
                 let s = u32::from(first);
                 let e = s.saturating_add(total.saturating_sub(1));
                 if s <= u32::from(net.network()) || e >= u32::from(net.broadcast()) {
@@ -539,7 +575,8 @@ fn check_admin(
 fn is_interface_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 15
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
 #[cfg(test)]

@@ -25,7 +25,10 @@ pub fn fixture_path() -> PathBuf {
 pub fn fixture() -> Bundle {
     let text = std::fs::read_to_string(fixture_path()).unwrap();
     let bundle = Bundle::from_yaml("tests/fixtures/secrets.yaml", &text).unwrap();
-    assert!(bundle.test_only, "the fixture bundle must be marked testOnly");
+    assert!(
+        bundle.test_only,
+        "the fixture bundle must be marked testOnly"
+    );
     bundle
 }
 
@@ -41,7 +44,15 @@ pub fn compile_profile(name: &str, gzip: bool) -> (Compiled, Bundle) {
     let spec = spec::load(name, profile.text).unwrap();
     let mut bundle = fixture();
     let clock = fixture_clock(&bundle);
-    let compiled = compile(&spec, &mut bundle, &|_| None, &clock, &mut SeededEntropy(42), Options { gzip }).unwrap();
+    let compiled = compile(
+        &spec,
+        &mut bundle,
+        &|_| None,
+        &clock,
+        &mut SeededEntropy(42),
+        Options { gzip },
+    )
+    .unwrap();
     (compiled, bundle)
 }
 
@@ -53,8 +64,12 @@ pub fn check_golden(path: &Path, actual: &str) -> Result<(), String> {
         std::fs::write(path, actual).unwrap();
         return Ok(());
     }
-    let expected = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: {e} (bless with {BLESS_VAR}=1 cargo test)", path.display()))?;
+    let expected = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "{}: {e} (bless with {BLESS_VAR}=1 cargo test)",
+            path.display()
+        )
+    })?;
     if expected == actual {
         return Ok(());
     }
@@ -62,6 +77,8 @@ pub fn check_golden(path: &Path, actual: &str) -> Result<(), String> {
     Err(format!(
         "{} differs from what k8sgen renders now (bless with {BLESS_VAR}=1 cargo test after reviewing):\n{}",
         path.display(),
-        diff.unified_diff().context_radius(3).header("golden", "rendered")
+        diff.unified_diff()
+            .context_radius(3)
+            .header("golden", "rendered")
     ))
 }
