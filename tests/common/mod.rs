@@ -82,3 +82,92 @@ pub fn check_golden(path: &Path, actual: &str) -> Result<(), String> {
             .header("golden", "rendered")
     ))
 }
+
+/// Fail with a clear message when a conformance tool is missing (`.ci/run` installs them).
+pub fn require(tool: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "`{tool}` is not installed; `.ci/run` installs the conformance tools (Debian packages)"
+    );
+}
+
+/// Run the built k8sgen binary.
+pub fn k8sgen(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_k8sgen"))
+        .args(args)
+        .env_remove("OS_APPLICATION_CREDENTIAL_ID")
+        .env_remove("OS_APPLICATION_CREDENTIAL_SECRET")
+        .output()
+        .unwrap()
+}
+
+/// `render --profile P --secrets <fixture> --out DIR [--gzip]`; returns (node, document text)
+/// for every user-data file written, inflated when gzipped.
+pub fn render_profile_files(profile: &str, gzip: bool, dir: &Path) -> Vec<(String, String)> {
+    use std::io::Read;
+    let fixture = fixture_path();
+    let mut args = vec![
+        "render",
+        "--profile",
+        profile,
+        "--secrets",
+        fixture.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ];
+    if gzip {
+        args.push("--gzip");
+    }
+    let out = k8sgen(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut docs = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let Some(node) = name.strip_suffix(".user-data") else {
+            continue;
+        };
+        let bytes = std::fs::read(&path).unwrap();
+        let text = if gzip {
+            let mut s = String::new();
+            flate2::read::GzDecoder::new(bytes.as_slice())
+                .read_to_string(&mut s)
+                .unwrap();
+            s
+        } else {
+            String::from_utf8(bytes).unwrap()
+        };
+        docs.push((node.to_string(), text));
+    }
+    docs
+}
+
+/// `write_files` of a cloud-config document: path → (permissions, content).
+pub fn write_files(doc: &str) -> std::collections::BTreeMap<String, (String, String)> {
+    let v: serde_json::Value = serde_saphyr::from_str(doc).unwrap();
+    v["write_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                (
+                    f["permissions"].as_str().unwrap().to_string(),
+                    f["content"].as_str().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect()
+}

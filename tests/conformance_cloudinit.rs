@@ -1,0 +1,95 @@
+//! Conformance: cloud-init's own schema validator accepts every golden and every document
+//! `render` writes, for every profile, plain and gzipped (judged by the exit status of the
+//! plain `cloud-init schema -c FILE` run; reference test-rigs §C).
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::process::Command;
+
+fn schema_ok(file: &Path) -> Result<(), String> {
+    let out = Command::new("cloud-init")
+        .args(["schema", "-c"])
+        .arg(file)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}\n{}{}",
+            file.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+#[test]
+fn cloud_init_accepts_every_document() {
+    require("cloud-init");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(root().join("golden")).unwrap() {
+        for f in std::fs::read_dir(entry.unwrap().path()).unwrap() {
+            let p = f.unwrap().path();
+            if p.extension().is_some_and(|e| e == "user-data") {
+                files.push(p);
+            }
+        }
+    }
+    for profile in k8sgen::profiles::PROFILES {
+        for gzip in [false, true] {
+            let out = tmp.path().join(format!("{}-{gzip}", profile.name));
+            for (node, text) in render_profile_files(profile.name, gzip, &out) {
+                let file = tmp
+                    .path()
+                    .join(format!("{}-{node}-gzip-{gzip}.yaml", profile.name));
+                std::fs::write(&file, text).unwrap();
+                files.push(file);
+            }
+        }
+    }
+    assert!(files.len() >= 2 * 7 + 7);
+    // cloud-init starts slowly; check the documents in parallel.
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .chunks(files.len().div_ceil(4))
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .filter_map(|f| schema_ok(f).err())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "cloud-init rejected:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn cloud_init_rejects_a_broken_document() {
+    require("cloud-init");
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("broken.yaml");
+    // write_files entries need a path; permissions must be a string.
+    std::fs::write(
+        &file,
+        "#cloud-config\nwrite_files:\n- content: hello\n  permissions: 0644\n",
+    )
+    .unwrap();
+    assert!(
+        schema_ok(&file).is_err(),
+        "the validator must be able to fail"
+    );
+}
