@@ -11,7 +11,7 @@ use super::generate::{BACKDATE, new_key, random_serial};
 use super::inspect::{key_spki, summarize};
 use super::{Bundle, CertKey, PkiError, Secret};
 use rcgen::{
-    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair,
+    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
 use std::net::IpAddr;
@@ -135,6 +135,8 @@ fn issue(
     params
         .distinguished_name
         .push(DnType::CommonName, req.common_name.as_str());
+    // kubeadm marks leaves CA:FALSE explicitly and gives them these key usages.
+    params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::KeyEncipherment,
