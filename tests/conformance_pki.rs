@@ -51,7 +51,7 @@ fn validity_days(cert: &Path) -> i64 {
     let (_, t) = openssl(&["x509", "-in", p(cert), "-noout", "-startdate", "-enddate"]);
     let parse = |prefix: &str| {
         let line = t.lines().find(|l| l.starts_with(prefix)).unwrap();
-        let fmt = time::format_description::parse(
+        let fmt = time::format_description::parse_borrowed::<2>(
             "[month repr:short] [day padding:space] [hour]:[minute]:[second] [year] GMT",
         )
         .unwrap();
@@ -136,7 +136,7 @@ fn check_bundle(label: &str, bundle: &Bundle) {
     }
 
     // Leaves k8sgen issued: verify, CA:FALSE, EKU, SANs per node, one year, key match.
-    for (name, _) in &bundle.leaves {
+    for name in bundle.leaves.keys() {
         let crt = d(&format!("{name}.crt"));
         let ca = if name == "k8sgen/admin" {
             d("ca.crt")
