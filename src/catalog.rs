@@ -18,6 +18,14 @@ pub struct MinorRelease {
     /// sha256 of `etcd-v<version>-linux-amd64.tar.gz` from the etcd GitHub release.
     pub etcd_sha256: &'static str,
     pub occm_image: &'static str,
+    /// sha256 of the `kubeadm`, `kubelet`, `kubectl` release binaries (linux/amd64) of
+    /// `latest_patch`, for Flatcar, where nothing comes from a package manager.
+    pub kubeadm_sha256: &'static str,
+    pub kubelet_sha256: &'static str,
+    pub kubectl_sha256: &'static str,
+    /// cri-tools release matching the minor, and the sha256 of its linux-amd64 tarball.
+    pub crictl_version: &'static str,
+    pub crictl_sha256: &'static str,
 }
 
 /// Minors served, oldest first. kubeadm config v1beta4 exists from 1.31; older minors are
@@ -29,6 +37,11 @@ pub const RELEASES: &[MinorRelease] = &[
         etcd_version: "3.5.33",
         etcd_sha256: "5025b5b24d81a9616b6e284ccd439b9a3df055ef8fdcdc142af3ec8f6a3b3c95",
         occm_image: "registry.k8s.io/provider-os/openstack-cloud-controller-manager:v1.34.1",
+        kubeadm_sha256: "bd3cbe40aff6c7b3b939243ebd80dbd7da207c0e594cfdd434295bf553ea7351",
+        kubelet_sha256: "4777a226b2ba3c1d656254bcf3f7ad471bf210042f361094216e51ab4fa9b4b6",
+        kubectl_sha256: "8efbb9435132a190920eb65a47a8c1ecf755ad85ab57a600c9bedbab460bb7a8",
+        crictl_version: "1.34.0",
+        crictl_sha256: "a8ff2a3edb37a98daf3aba7c3b284fe0aa5bff24166d896ab9ef64c8913c9f51",
     },
     MinorRelease {
         minor: 35,
@@ -36,6 +49,11 @@ pub const RELEASES: &[MinorRelease] = &[
         etcd_version: "3.6.14",
         etcd_sha256: "ffe840ff9295808e88cce2794a18a5ac87f12a5203c8314d0bf6aa119b41bac5",
         occm_image: "registry.k8s.io/provider-os/openstack-cloud-controller-manager:v1.35.0",
+        kubeadm_sha256: "1bbc64a2be5b300880ae9330c6bba592ec2a2b8ecb79c527b0c7cc0f44070e5e",
+        kubelet_sha256: "6971b9f95e54dbed67a2271abe6e78f8cc2894494649f3cf39e4b25a82dca923",
+        kubectl_sha256: "874d5e72dbb819f43cff16bcd1e4f8bac5b7f2361fe1e55049b0a6c676fb0cbf",
+        crictl_version: "1.35.0",
+        crictl_sha256: "2e141e5b22cb189c40365a11807d69b76b9b3caced89fac2f4ec879408ce2177",
     },
     MinorRelease {
         minor: 36,
@@ -43,6 +61,11 @@ pub const RELEASES: &[MinorRelease] = &[
         etcd_version: "3.6.14",
         etcd_sha256: "ffe840ff9295808e88cce2794a18a5ac87f12a5203c8314d0bf6aa119b41bac5",
         occm_image: "registry.k8s.io/provider-os/openstack-cloud-controller-manager:v1.36.0",
+        kubeadm_sha256: "10d054585907f2c8bb823c84f6a66b3bd2a474c3d795475f04e9a44f78650fe6",
+        kubelet_sha256: "cf2562db46c48ab84cc3791540778ee7fb1a0a008529adbb434723dd02ed8b4b",
+        kubectl_sha256: "8b8f088da2dab964f853b38464033b1be15ede2839eca751482357c45abdd05a",
+        crictl_version: "1.36.0",
+        crictl_sha256: "83855e114566a8a8c44c548d515670f51de3a5e1da8b2effb59870e2f10c25a3",
     },
 ];
 
@@ -52,8 +75,22 @@ pub const DEFAULT_KUBERNETES_VERSION: &str = "1.36.4";
 pub const KUBEADM_API_VERSION: &str = "kubeadm.k8s.io/v1beta4";
 pub const KUBE_ROUTER_IMAGE: &str = "docker.io/cloudnativelabs/kube-router:v2.11.1";
 
+/// CNI reference plugins (bridge, host-local, portmap) for Flatcar; Ubuntu/Debian get them
+/// from the `kubernetes-cni` package that kubelet depends on.
+pub const CNI_PLUGINS_VERSION: &str = "1.9.1";
+pub const CNI_PLUGINS_SHA256: &str =
+    "b98f74a0f8522f0a83867178729c1aa70f2158f90c45a2ca8fa791db1c76b303";
+
+/// Flatcar has no haproxy package: the node-local API load balancer runs this image through
+/// the containerd that Flatcar ships (tag as pinned by kubespray's download defaults).
+pub const HAPROXY_IMAGE: &str = "docker.io/library/haproxy:3.2.19-alpine";
+
 /// Operating systems whose user-data is `#cloud-config`.
-pub const SUPPORTED_OS: &[&str] = &["ubuntu-24.04", "ubuntu-22.04", "debian-12"];
+pub const CLOUD_CONFIG_OS: &[&str] = &["ubuntu-24.04", "ubuntu-22.04", "debian-12"];
+/// Operating systems whose user-data is Ignition.
+pub const IGNITION_OS: &[&str] = &["flatcar"];
+/// Every operating system k8sgen renders for.
+pub const SUPPORTED_OS: &[&str] = &["ubuntu-24.04", "ubuntu-22.04", "debian-12", "flatcar"];
 
 /// Boot steps every node may run, in their fixed order (see DESIGN.md, on-node contract).
 /// `bootstrap.stopAfter` must name one of them.

@@ -53,6 +53,22 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("haproxy.cfg", include_str!("templates/haproxy.cfg.j2")),
     ("cloud.conf", include_str!("templates/cloud.conf.j2")),
+    (
+        "steps/packages-flatcar.sh",
+        include_str!("templates/steps/packages-flatcar.sh.j2"),
+    ),
+    (
+        "k8sgen-apiserver-lb-ctr.service",
+        include_str!("templates/k8sgen-apiserver-lb-ctr.service.j2"),
+    ),
+    (
+        "kubelet-flatcar.service",
+        include_str!("templates/kubelet-flatcar.service.j2"),
+    ),
+    (
+        "kubelet-kubeadm-dropin.conf",
+        include_str!("templates/kubelet-kubeadm-dropin.conf.j2"),
+    ),
 ];
 
 /// A template failed to render: a bug in k8sgen, reported with the template's name.

@@ -4,7 +4,7 @@
 use super::script::Step;
 use super::{Builder, BundleError};
 use crate::pki::Bundle as Secrets;
-use crate::plan::{NodePlan, Plan};
+use crate::plan::{AdminNicPlan, NodePlan, Plan};
 use crate::templates::render;
 use serde_json::json;
 
@@ -21,6 +21,7 @@ image-endpoint: unix:///run/containerd/containerd.sock\n\
 timeout: 10\n";
 
 pub(super) const NETPLAN_ADMIN: &str = "/etc/netplan/60-k8sgen-admin.yaml";
+pub(super) const NETWORKD_ADMIN: &str = "/etc/systemd/network/60-k8sgen-admin.network";
 
 pub(super) fn host_prep(b: &mut Builder, plan: &Plan, _node: &NodePlan) -> Result<(), BundleError> {
     b.file("/etc/modules-load.d/k8sgen.conf", 0o644, MODULES);
@@ -37,7 +38,8 @@ pub(super) fn host_prep(b: &mut Builder, plan: &Plan, _node: &NodePlan) -> Resul
     Ok(())
 }
 
-/// The admin NIC's netplan file: only that interface, never a default route, never DNS.
+/// The admin NIC's network file: only that interface, never a default route, never DNS.
+/// netplan on Ubuntu/Debian; systemd-networkd directly on Flatcar.
 pub(super) fn admin_network(
     b: &mut Builder,
     plan: &Plan,
@@ -46,40 +48,62 @@ pub(super) fn admin_network(
     let Some(admin) = &plan.admin_nic else {
         return Ok(());
     };
-    let matcher = match &node.admin_mac {
-        Some(mac) => json!({"macaddress": mac.to_lowercase()}),
-        None => json!({"name": admin.interface}),
-    };
-    let mut nic = json!({"match": matcher, "dhcp4": admin.dhcp, "dhcp6": false});
-    if admin.dhcp {
-        nic["dhcp4-overrides"] = json!({"use-routes": false, "use-dns": false});
-    } else if let Some(address) = node.admin_address {
-        nic["addresses"] = json!([address.to_string()]);
-    }
-    nic["optional"] = json!(true);
-    let netplan = json!({"network": {"version": 2, "ethernets": {"k8sgen-admin": nic}}});
-    // netplan warns about (and newer versions refuse) group/world-readable files.
-    b.file(
-        NETPLAN_ADMIN,
-        0o600,
-        format!(
-            "# k8sgen: admin network {} ({}); the cluster NIC stays as the cloud configured it\n{}",
-            admin.network,
-            admin.cidr,
-            super::kubeadm::to_yaml(&netplan)
-        ),
+    let header = format!(
+        "# k8sgen: admin network {} ({}); the cluster NIC stays as the cloud configured it\n",
+        admin.network, admin.cidr
     );
+    let mac = node.admin_mac.as_deref().map(str::to_lowercase);
+    if plan.platform.flatcar {
+        b.file(NETWORKD_ADMIN, 0o644, header + &networkd_file(admin, node, mac.as_deref()));
+    } else {
+        let matcher = match &mac {
+            Some(mac) => json!({"macaddress": mac}),
+            None => json!({"name": admin.interface}),
+        };
+        let mut nic = json!({"match": matcher, "dhcp4": admin.dhcp, "dhcp6": false});
+        if admin.dhcp {
+            nic["dhcp4-overrides"] = json!({"use-routes": false, "use-dns": false});
+        } else if let Some(address) = node.admin_address {
+            nic["addresses"] = json!([address.to_string()]);
+        }
+        nic["optional"] = json!(true);
+        let netplan = json!({"network": {"version": 2, "ethernets": {"k8sgen-admin": nic}}});
+        // netplan warns about (and newer versions refuse) group/world-readable files.
+        b.file(NETPLAN_ADMIN, 0o600, header + &super::kubeadm::to_yaml(&netplan));
+    }
     b.step(Step::new(
         "admin-network",
         180,
         3,
         json!({
-            "admin_mac": node.admin_mac.as_deref().map(str::to_lowercase).unwrap_or_default(),
+            "flatcar": plan.platform.flatcar,
+            "admin_mac": mac.unwrap_or_default(),
             "admin_interface": admin.interface,
             "admin_address": node.admin_address.map(|a| a.addr().to_string()).unwrap_or_default(),
         }),
     )?);
     Ok(())
+}
+
+/// systemd-networkd unit for the admin NIC (Flatcar). Sorts before Flatcar's catch-all
+/// DHCP file, so it wins for that interface and only that interface.
+fn networkd_file(admin: &AdminNicPlan, node: &NodePlan, mac: Option<&str>) -> String {
+    let matcher = match mac {
+        Some(mac) => format!("MACAddress={mac}"),
+        None => format!("Name={}", admin.interface),
+    };
+    let network = match (admin.dhcp, node.admin_address) {
+        (false, Some(address)) => format!("Address={address}\n"),
+        _ => "DHCP=ipv4\n".to_string(),
+    };
+    let dhcp = if admin.dhcp {
+        "\n[DHCPv4]\nUseRoutes=false\nUseGateway=false\nUseDNS=false\n"
+    } else {
+        ""
+    };
+    format!(
+        "[Match]\n{matcher}\n\n[Link]\nRequiredForOnline=no\n\n[Network]\n{network}LinkLocalAddressing=no\nIPv6AcceptRA=no\n{dhcp}"
+    )
 }
 
 pub(super) fn packages_and_runtime(
@@ -88,12 +112,38 @@ pub(super) fn packages_and_runtime(
     node: &NodePlan,
     secrets: &Secrets,
 ) -> Result<(), BundleError> {
-    b.step(Step::new(
-        "packages",
-        1200,
-        3,
-        json!({"role": node.role.as_str()}),
-    )?);
+    let platform = &plan.platform;
+    let role = node.role.as_str();
+    if platform.flatcar {
+        let bin = json!({"bin_dir": platform.bin_dir});
+        b.unit("kubelet.service", render("kubelet-flatcar.service", &bin)?, false);
+        b.file(
+            "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf",
+            0o644,
+            render("kubelet-kubeadm-dropin.conf", &bin)?,
+        );
+        // Flatcar's unit passes --config /usr/share/...; without it containerd reads /etc.
+        b.file(
+            "/etc/systemd/system/containerd.service.d/10-k8sgen.conf",
+            0o644,
+            "# k8sgen: read /etc/containerd/config.toml (systemd cgroups) instead of Flatcar's default\n\
+             [Service]\nExecStart=\nExecStart=/usr/bin/containerd\n",
+        );
+        b.step(Step::from_template(
+            "packages",
+            "packages-flatcar",
+            1200,
+            3,
+            json!({"role": role, "bin_dir": platform.bin_dir, "downloads": plan.downloads}),
+        )?);
+    } else {
+        b.step(Step::new(
+            "packages",
+            1200,
+            3,
+            json!({"role": role, "bin_dir": platform.bin_dir}),
+        )?);
+    }
     b.file("/etc/crictl.yaml", 0o644, CRICTL);
     if !node.role.is_master() {
         // Public: lets a worker check the API's certificate before it has joined (the
@@ -108,22 +158,21 @@ pub(super) fn packages_and_runtime(
         .masters()
         .map(|m| json!({"name": m.name, "address": m.address.to_string()}))
         .collect();
+    let port = plan.api_load_balancer_port;
     b.file(
         "/etc/k8sgen/haproxy.cfg",
         0o644,
-        render(
-            "haproxy.cfg",
-            json!({"lb_port": plan.api_load_balancer_port, "masters": masters}),
-        )?,
+        render("haproxy.cfg", json!({"lb_port": port, "masters": masters}))?,
     );
-    b.unit(
-        "k8sgen-apiserver-lb.service",
+    let lb_unit = if platform.flatcar {
         render(
-            "k8sgen-apiserver-lb.service",
-            json!({"lb_port": plan.api_load_balancer_port}),
-        )?,
-        false,
-    );
-    b.step(Step::new("runtime", 300, 3, json!({}))?);
+            "k8sgen-apiserver-lb-ctr.service",
+            json!({"lb_port": port, "image": plan.haproxy_image}),
+        )?
+    } else {
+        render("k8sgen-apiserver-lb.service", json!({"lb_port": port}))?
+    };
+    b.unit("k8sgen-apiserver-lb.service", lb_unit, false);
+    b.step(Step::new("runtime", 300, 3, json!({"flatcar": platform.flatcar}))?);
     Ok(())
 }

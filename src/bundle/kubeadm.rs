@@ -7,6 +7,7 @@ use crate::plan::{NodePlan, Plan};
 use serde_json::{Value, json};
 
 const CRI_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
+const FLATCAR_VOLUME_PLUGIN_DIR: &str = "/opt/libexec/kubernetes/kubelet-plugins/volume/exec";
 
 pub(super) fn to_yaml(doc: &Value) -> String {
     serde_saphyr::to_string(doc).expect("JSON values always serialize")
@@ -63,7 +64,7 @@ pub(super) fn master_config(plan: &Plan, node: &NodePlan, token: Option<&Secret>
     );
     let mut cert_sans: Vec<String> = plan.extra_sans.clone();
     cert_sans.extend(plan.masters().map(|m| m.address.to_string()));
-    let cluster = json!({
+    let mut cluster = json!({
         "apiVersion": plan.kubeadm_api_version,
         "kind": "ClusterConfiguration",
         "clusterName": plan.cluster_name,
@@ -85,7 +86,7 @@ pub(super) fn master_config(plan: &Plan, node: &NodePlan, token: Option<&Secret>
         "apiServer": {"certSANs": cert_sans},
         "proxy": {"disabled": true},
     });
-    let kubelet = json!({
+    let mut kubelet = json!({
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
         "cgroupDriver": "systemd",
@@ -94,6 +95,13 @@ pub(super) fn master_config(plan: &Plan, node: &NodePlan, token: Option<&Secret>
         "clusterDomain": plan.dns_domain,
         "rotateCertificates": true,
     });
+    if plan.platform.flatcar {
+        // /usr is read-only on Flatcar: flex-volume plugins live under /opt instead.
+        kubelet["volumePluginDir"] = json!(FLATCAR_VOLUME_PLUGIN_DIR);
+        cluster["controllerManager"] = json!({"extraArgs": [
+            {"name": "flex-volume-plugin-dir", "value": FLATCAR_VOLUME_PLUGIN_DIR},
+        ]});
+    }
     multi_doc(&[init, cluster, kubelet])
 }
 

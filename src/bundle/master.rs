@@ -82,7 +82,13 @@ pub(super) fn build(
         "k8sgen-etcd.service",
         render(
             "k8sgen-etcd.service",
-            json!({"node": node.name, "node_ip": node.address.to_string(), "etcd": plan.etcd, "cluster": plan.cluster_name}),
+            json!({
+                "node": node.name,
+                "node_ip": node.address.to_string(),
+                "etcd": plan.etcd,
+                "cluster": plan.cluster_name,
+                "bin_dir": plan.platform.bin_dir,
+            }),
         )?,
         false,
     );

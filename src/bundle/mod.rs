@@ -64,7 +64,6 @@ pub struct NodeBundle {
 }
 
 pub const BOOTSTRAP_UNIT: &str = "k8sgen-bootstrap.service";
-pub const BOOTSTRAP_SCRIPT: &str = "/usr/local/lib/k8sgen/bootstrap.sh";
 
 /// Something the bundle needs is missing from the secrets (the plan's leaves were not issued).
 #[derive(Debug, thiserror::Error)]
@@ -122,12 +121,12 @@ pub fn build(plan: &Plan, node: &NodePlan, secrets: &Secrets) -> Result<NodeBund
         Role::Worker => worker::build(&mut b, plan, node, secrets)?,
     }
     let script = script::render(plan, node, &b.steps)?;
-    b.file(BOOTSTRAP_SCRIPT, 0o700, script);
+    b.file(&plan.platform.script_path, 0o700, script);
     b.unit(
         BOOTSTRAP_UNIT,
         crate::templates::render(
             "k8sgen-bootstrap.service",
-            serde_json::json!({"role": node.role.as_str()}),
+            serde_json::json!({"role": node.role.as_str(), "script_path": plan.platform.script_path}),
         )?,
         true,
     );

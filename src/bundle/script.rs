@@ -25,7 +25,18 @@ impl Step {
         attempts: u32,
         context: impl Serialize,
     ) -> Result<Step, BundleError> {
-        let body = templates::render(&format!("steps/{name}.sh"), context)?;
+        Step::from_template(name, name, timeout_seconds, attempts, context)
+    }
+
+    /// Like `new`, with the body from `steps/<template>.sh` (an OS-specific variant).
+    pub fn from_template(
+        name: &'static str,
+        template: &str,
+        timeout_seconds: u32,
+        attempts: u32,
+        context: impl Serialize,
+    ) -> Result<Step, BundleError> {
+        let body = templates::render(&format!("steps/{template}.sh"), context)?;
         Ok(Step {
             name,
             function: name.replace('-', "_"),
@@ -50,6 +61,8 @@ pub(super) fn render(plan: &Plan, node: &NodePlan, steps: &[Step]) -> Result<Str
             "etcd": plan.etcd,
             "steps": steps,
             "stop_after": plan.stop_after.clone().unwrap_or_default(),
+            "flatcar": plan.platform.flatcar,
+            "bin_dir": plan.platform.bin_dir,
         }),
     )?)
 }

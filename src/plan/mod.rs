@@ -62,6 +62,35 @@ pub struct NodePlan {
     pub api_server_sans: Vec<String>,
 }
 
+/// Which user-data format the nodes' OS reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UserDataFormat {
+    CloudConfig,
+    Ignition,
+}
+
+/// What differs between operating systems, resolved once so bundles only read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Platform {
+    pub user_data_format: UserDataFormat,
+    /// Flatcar: read-only `/usr`, no package manager, systemd-networkd, containerd shipped.
+    pub flatcar: bool,
+    /// Where binaries k8sgen downloads go (etcd everywhere; Kubernetes too on Flatcar).
+    pub bin_dir: String,
+    pub script_path: String,
+}
+
+/// A pinned download the packages step fetches and checks (Flatcar).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Download {
+    pub name: String,
+    pub url: String,
+    pub sha256: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EtcdPlan {
@@ -121,6 +150,11 @@ pub struct Plan {
     pub key_algorithm: String,
     pub os: String,
     pub image: String,
+    pub platform: Platform,
+    /// Pinned binaries for OSes without packages (empty on Ubuntu/Debian).
+    pub downloads: Vec<Download>,
+    /// Image of the node-local API load balancer where no haproxy package exists.
+    pub haproxy_image: String,
     pub pod_subnet: Ipv4Net,
     pub service_subnet: Ipv4Net,
     pub dns_domain: String,
@@ -253,6 +287,9 @@ pub fn plan(
         key_algorithm: bundle.key_algorithm.kubeadm_name().into(),
         os: spec.nodes.os.clone(),
         image: spec.nodes.image.clone(),
+        platform: platform(&spec.nodes.os),
+        downloads: downloads(&spec.nodes.os, version, release),
+        haproxy_image: catalog::HAPROXY_IMAGE.into(),
         pod_subnet,
         service_subnet,
         dns_domain: spec.kubernetes.dns_domain.clone(),
@@ -307,6 +344,59 @@ pub fn plan(
         );
     }
     Ok(plan)
+}
+
+fn platform(os: &str) -> Platform {
+    let flatcar = catalog::IGNITION_OS.contains(&os);
+    Platform {
+        user_data_format: if flatcar {
+            UserDataFormat::Ignition
+        } else {
+            UserDataFormat::CloudConfig
+        },
+        flatcar,
+        // Flatcar's /usr is read-only; /opt/bin is its place for added binaries.
+        bin_dir: if flatcar { "/opt/bin" } else { "/usr/local/bin" }.into(),
+        script_path: if flatcar {
+            "/opt/k8sgen/bootstrap.sh"
+        } else {
+            "/usr/local/lib/k8sgen/bootstrap.sh"
+        }
+        .into(),
+    }
+}
+
+/// Release binaries with their pinned sha256, for OSes without a package manager.
+fn downloads(os: &str, v: KubeVersion, r: &catalog::MinorRelease) -> Vec<Download> {
+    if !catalog::IGNITION_OS.contains(&os) {
+        return Vec::new();
+    }
+    let k8s = |name: &str, sha: &str| Download {
+        name: name.into(),
+        url: format!("https://dl.k8s.io/release/v{v}/bin/linux/amd64/{name}"),
+        sha256: sha.into(),
+    };
+    vec![
+        k8s("kubeadm", r.kubeadm_sha256),
+        k8s("kubelet", r.kubelet_sha256),
+        k8s("kubectl", r.kubectl_sha256),
+        Download {
+            name: "crictl".into(),
+            url: format!(
+                "https://github.com/kubernetes-sigs/cri-tools/releases/download/v{c}/crictl-v{c}-linux-amd64.tar.gz",
+                c = r.crictl_version
+            ),
+            sha256: r.crictl_sha256.into(),
+        },
+        Download {
+            name: "cni-plugins".into(),
+            url: format!(
+                "https://github.com/containernetworking/plugins/releases/download/v{c}/cni-plugins-linux-amd64-v{c}.tgz",
+                c = catalog::CNI_PLUGINS_VERSION
+            ),
+            sha256: catalog::CNI_PLUGINS_SHA256.into(),
+        },
+    ]
 }
 
 /// The names kubeadm puts in a master's API server certificate (reference §1.1).

@@ -321,16 +321,10 @@ pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
 
     // Nodes.
     if !catalog::SUPPORTED_OS.contains(&spec.nodes.os.as_str()) {
-        let hint = if spec.nodes.os == "flatcar" {
-            "Flatcar needs Ignition output, which k8sgen cannot render yet; use ubuntu-24.04"
-                .to_string()
-        } else {
-            format!("use one of {}", catalog::SUPPORTED_OS.join(", "))
-        };
         c.push(
             "nodes.os",
             format!("`{}` is not a supported operating system", spec.nodes.os),
-            hint,
+            format!("use one of {}", catalog::SUPPORTED_OS.join(", ")),
         );
     }
     c.non_empty("nodes.image", &spec.nodes.image, "Glance image name");
