@@ -4,7 +4,7 @@
 
 use crate::bundle::{self, BundleError, NodeBundle};
 use crate::pki::{self, Clock, Entropy, PkiError};
-use crate::plan::{self, Plan, PlanError};
+use crate::plan::{self, Plan, PlanError, UserDataFormat};
 use crate::render::{self, Format, Options, UserData};
 use crate::spec::ClusterSpec;
 
@@ -42,9 +42,13 @@ pub fn compile(
         .iter()
         .map(|node| bundle::build(&plan, node, secrets))
         .collect::<Result<Vec<_>, _>>()?;
+    let format = match plan.platform.user_data_format {
+        UserDataFormat::CloudConfig => Format::CloudConfig,
+        UserDataFormat::Ignition => Format::Ignition,
+    };
     let user_data = bundles
         .iter()
-        .map(|b| render::encode(b, Format::CloudConfig, options))
+        .map(|b| render::encode(b, format, options))
         .collect();
     let admin_kubeconfig = bundle::admin_kubeconfig(&plan, secrets)?;
     Ok(Compiled {

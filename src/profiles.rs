@@ -14,6 +14,11 @@ pub const PROFILES: &[Profile] = &[
         text: include_str!("../profiles/openstack-ha.yaml"),
     },
     Profile {
+        name: "openstack-ha-flatcar",
+        summary: "the openstack-ha topology on Flatcar, rendered as Ignition",
+        text: include_str!("../profiles/openstack-ha-flatcar.yaml"),
+    },
+    Profile {
         name: "single",
         summary: "one schedulable control-plane node for a lab",
         text: include_str!("../profiles/single.yaml"),

@@ -167,7 +167,17 @@ fn workers_carry_no_private_key_and_only_the_init_master_has_the_token() {
         let (compiled, secrets) = common::compile_profile(profile.name, false);
         let token = secrets.bootstrap_token.full();
         for (ud, bundle) in compiled.user_data.iter().zip(&compiled.bundles) {
-            let doc = String::from_utf8(ud.bytes.clone()).unwrap();
+            // What the node will actually see: Ignition file contents are data: URLs.
+            let doc = match ud.format {
+                k8sgen::render::Format::CloudConfig => String::from_utf8(ud.bytes.clone()).unwrap(),
+                k8sgen::render::Format::Ignition => {
+                    common::ignition_files(&common::ignition_config(&ud.bytes))
+                        .values()
+                        .map(|(_, _, c)| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                }
+            };
             let role = bundle.role;
             match role {
                 k8sgen::plan::Role::Worker => {
@@ -214,5 +224,7 @@ fn over_limit_and_bad_input_are_clear_errors() {
     assert!(out.contains("hint:"));
     let unknown = k8sgen(&["render", "--profile", "nope", "--out", "/nonexistent"]);
     assert_eq!(unknown.status.code(), Some(1));
-    assert!(text(&unknown).contains("embedded profiles: openstack-ha, single"));
+    assert!(
+        text(&unknown).contains("embedded profiles: openstack-ha, openstack-ha-flatcar, single")
+    );
 }

@@ -23,7 +23,7 @@ fn every_profile_matches_its_goldens() {
         let dir = root().join("golden").join(profile.name);
         let mut expected_files = BTreeSet::new();
         for ud in &compiled.user_data {
-            let name = format!("{}.user-data", ud.node);
+            let name = format!("{}.{}", ud.node, ud.format.extension());
             let text = String::from_utf8(ud.bytes.clone()).unwrap();
             if let Err(e) = check_golden(&dir.join(&name), &text) {
                 failures.push(e);

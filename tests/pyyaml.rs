@@ -46,6 +46,9 @@ fn pyyaml_reads_every_document_as_intended() {
     for profile in PROFILES {
         let (compiled, _) = compile_profile(profile.name, false);
         for (ud, bundle) in compiled.user_data.iter().zip(&compiled.bundles) {
+            if ud.format != k8sgen::render::Format::CloudConfig {
+                continue; // Ignition is JSON; tests/conformance_ignition.rs reads it back
+            }
             let text = std::str::from_utf8(&ud.bytes).unwrap();
             let loaded = pyyaml(text);
             let doc = &loaded["doc"];

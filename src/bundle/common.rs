@@ -54,7 +54,11 @@ pub(super) fn admin_network(
     );
     let mac = node.admin_mac.as_deref().map(str::to_lowercase);
     if plan.platform.flatcar {
-        b.file(NETWORKD_ADMIN, 0o644, header + &networkd_file(admin, node, mac.as_deref()));
+        b.file(
+            NETWORKD_ADMIN,
+            0o644,
+            header + &networkd_file(admin, node, mac.as_deref()),
+        );
     } else {
         let matcher = match &mac {
             Some(mac) => json!({"macaddress": mac}),
@@ -69,7 +73,11 @@ pub(super) fn admin_network(
         nic["optional"] = json!(true);
         let netplan = json!({"network": {"version": 2, "ethernets": {"k8sgen-admin": nic}}});
         // netplan warns about (and newer versions refuse) group/world-readable files.
-        b.file(NETPLAN_ADMIN, 0o600, header + &super::kubeadm::to_yaml(&netplan));
+        b.file(
+            NETPLAN_ADMIN,
+            0o600,
+            header + &super::kubeadm::to_yaml(&netplan),
+        );
     }
     b.step(Step::new(
         "admin-network",
@@ -116,7 +124,11 @@ pub(super) fn packages_and_runtime(
     let role = node.role.as_str();
     if platform.flatcar {
         let bin = json!({"bin_dir": platform.bin_dir});
-        b.unit("kubelet.service", render("kubelet-flatcar.service", &bin)?, false);
+        b.unit(
+            "kubelet.service",
+            render("kubelet-flatcar.service", &bin)?,
+            false,
+        );
         b.file(
             "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf",
             0o644,
@@ -173,6 +185,11 @@ pub(super) fn packages_and_runtime(
         render("k8sgen-apiserver-lb.service", json!({"lb_port": port}))?
     };
     b.unit("k8sgen-apiserver-lb.service", lb_unit, false);
-    b.step(Step::new("runtime", 300, 3, json!({"flatcar": platform.flatcar}))?);
+    b.step(Step::new(
+        "runtime",
+        300,
+        3,
+        json!({"flatcar": platform.flatcar}),
+    )?);
     Ok(())
 }

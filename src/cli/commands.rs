@@ -212,6 +212,8 @@ pub struct RenderArgs {
     pub out: PathBuf,
     pub gzip: bool,
     pub check: bool,
+    /// `--format`: Some(true) = ignition, Some(false) = cloud-config, None = from `nodes.os`.
+    pub ignition: Option<bool>,
 }
 
 pub fn render(args: RenderArgs) -> Result<i32> {
@@ -221,6 +223,21 @@ pub fn render(args: RenderArgs) -> Result<i32> {
         (None, None) => return Err(Failure::user("give -f cluster.yaml or --profile NAME")),
     };
     let spec = load_spec(&spec_name, &spec_text)?;
+    let os_reads_ignition = crate::catalog::IGNITION_OS.contains(&spec.nodes.os.as_str());
+    if let Some(ignition) = args.ignition
+        && ignition != os_reads_ignition
+    {
+        let (asked, reads) = if ignition {
+            ("ignition", "cloud-config")
+        } else {
+            ("cloud-config", "Ignition")
+        };
+        return Err(Failure::user(format!(
+            "{spec_name}: nodes.os `{}` reads {reads}, not {asked}",
+            spec.nodes.os
+        ))
+        .hint("drop --format (the OS selects it) or change nodes.os (flatcar reads ignition)"));
+    }
     let secrets_path = match (&args.secrets, &args.file) {
         (Some(s), _) => s.clone(),
         (None, Some(f)) => secrets_path_for(f, None),
@@ -267,7 +284,8 @@ pub fn render(args: RenderArgs) -> Result<i32> {
         .iter()
         .map(|u| {
             (
-                args.out.join(format!("{}.user-data", u.node)),
+                args.out
+                    .join(format!("{}.{}", u.node, u.format.extension())),
                 u.bytes.clone(),
             )
         })

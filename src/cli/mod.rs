@@ -61,12 +61,16 @@ enum Command {
         secrets: Option<PathBuf>,
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        /// gzip each document (cloud-init inflates it); shrinks user-data about 3x.
+        /// cloud-config: gzip each document (cloud-init inflates it), about 3x smaller.
+        /// Ignition: ship the gzip `config.replace` stub even when the config would fit.
         #[arg(long)]
         gzip: bool,
         /// Write nothing; exit 1 if the files in DIR differ from what would be written.
         #[arg(long)]
         check: bool,
+        /// User-data format; by default the one `nodes.os` reads (Flatcar: ignition).
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
     },
 }
 
@@ -100,6 +104,12 @@ enum SecretsCommand {
         #[arg(long, value_name = "secrets.yaml")]
         secrets: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FormatArg {
+    CloudConfig,
+    Ignition,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -173,6 +183,7 @@ pub fn main() -> i32 {
             out,
             gzip,
             check,
+            format,
         } => commands::render(commands::RenderArgs {
             file,
             profile,
@@ -180,6 +191,7 @@ pub fn main() -> i32 {
             out,
             gzip,
             check,
+            ignition: format.map(|f| f == FormatArg::Ignition),
         }),
     };
     match result {

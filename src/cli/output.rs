@@ -32,7 +32,13 @@ pub fn size_table(c: &Compiled) -> String {
             kib(u.raw_size()),
             kib(u.base64_size()),
             100.0 * u.base64_size() as f64 / NOVA_USER_DATA_LIMIT as f64,
-            if u.gzip { "  gzip" } else { "" }
+            if u.gzip {
+                "  gzip"
+            } else if u.replace_stub {
+                "  ignition replace-stub (gzip)"
+            } else {
+                ""
+            }
         );
     }
     s
@@ -64,6 +70,14 @@ pub fn plan_text(c: &Compiled) -> String {
     );
     let _ = writeln!(s, "keys              {}", p.key_algorithm);
     let _ = writeln!(s, "os / image        {} / {}", p.os, p.image);
+    let _ = writeln!(
+        s,
+        "user-data         {}",
+        match p.platform.user_data_format {
+            crate::plan::UserDataFormat::CloudConfig => "#cloud-config",
+            crate::plan::UserDataFormat::Ignition => "Ignition 3.3.0",
+        }
+    );
     let _ = writeln!(
         s,
         "pods / services   {} / {} (cluster DNS {})",

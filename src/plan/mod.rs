@@ -356,7 +356,12 @@ fn platform(os: &str) -> Platform {
         },
         flatcar,
         // Flatcar's /usr is read-only; /opt/bin is its place for added binaries.
-        bin_dir: if flatcar { "/opt/bin" } else { "/usr/local/bin" }.into(),
+        bin_dir: if flatcar {
+            "/opt/bin"
+        } else {
+            "/usr/local/bin"
+        }
+        .into(),
         script_path: if flatcar {
             "/opt/k8sgen/bootstrap.sh"
         } else {

@@ -3,6 +3,7 @@
 //! gets (that is `bundle`) and never talk to a cloud.
 
 mod cloudinit;
+mod ignition;
 
 use crate::bundle::NodeBundle;
 use flate2::{Compression, GzBuilder};
@@ -15,11 +16,24 @@ pub const NOVA_USER_DATA_LIMIT: usize = 65_535;
 pub enum Format {
     /// `#cloud-config` YAML (Ubuntu, Debian).
     CloudConfig,
+    /// Ignition v3 JSON, spec 3.3.0 (Flatcar).
+    Ignition,
+}
+
+impl Format {
+    /// File name extension `render` uses.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::CloudConfig => "user-data",
+            Format::Ignition => "ign",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Options {
-    /// gzip the whole document (cloud-init detects and inflates it).
+    /// cloud-config: gzip the whole document (cloud-init detects and inflates it).
+    /// Ignition: always ship the gzip replace-stub (Ignition does not inflate user-data).
     pub gzip: bool,
 }
 
@@ -29,6 +43,8 @@ pub struct UserData {
     pub node: String,
     pub format: Format,
     pub gzip: bool,
+    /// Ignition only: the user-data is a stub whose `config.replace` carries the config.
+    pub replace_stub: bool,
     pub bytes: Vec<u8>,
 }
 
@@ -38,7 +54,7 @@ impl UserData {
     }
     /// Length of the base64 text Nova stores and limits.
     pub fn base64_size(&self) -> usize {
-        self.bytes.len().div_ceil(3) * 4
+        base64_len(self.bytes.len())
     }
     pub fn fits_nova(&self) -> bool {
         self.base64_size() <= NOVA_USER_DATA_LIMIT
@@ -46,20 +62,36 @@ impl UserData {
 }
 
 pub fn encode(bundle: &NodeBundle, format: Format, options: Options) -> UserData {
-    let text = match format {
-        Format::CloudConfig => cloudinit::encode(bundle),
-    };
-    let bytes = if options.gzip {
-        gzip(text.as_bytes())
-    } else {
-        text.into_bytes()
+    let (bytes, gzip_whole, replace_stub) = match format {
+        Format::CloudConfig => {
+            let text = cloudinit::encode(bundle);
+            if options.gzip {
+                (gzip(text.as_bytes()), true, false)
+            } else {
+                (text.into_bytes(), false, false)
+            }
+        }
+        Format::Ignition => {
+            let full = ignition::encode(bundle, true);
+            if options.gzip || base64_len(full.len()) > NOVA_USER_DATA_LIMIT {
+                let inner = ignition::encode(bundle, false);
+                (ignition::replace_stub(&inner).into_bytes(), false, true)
+            } else {
+                (full.into_bytes(), false, false)
+            }
+        }
     };
     UserData {
         node: bundle.node.clone(),
         format,
-        gzip: options.gzip,
+        gzip: gzip_whole,
+        replace_stub,
         bytes,
     }
+}
+
+fn base64_len(raw: usize) -> usize {
+    raw.div_ceil(3) * 4
 }
 
 /// Deterministic gzip: no file name, mtime 0, so the same input gives the same bytes.

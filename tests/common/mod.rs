@@ -171,3 +171,82 @@ pub fn write_files(doc: &str) -> std::collections::BTreeMap<String, (String, Str
         })
         .collect()
 }
+
+/// One file of a decoded Ignition config: (mode, owner, content).
+pub type IgnitionFile = (u32, String, String);
+
+/// Decode a `data:` URL resource (`data:,<percent-encoded>` or `data:;base64,<b64>`, gzip
+/// when `compression` says so) the way Ignition does.
+pub fn decode_data_url(resource: &serde_json::Value) -> String {
+    use base64::Engine;
+    use std::io::Read;
+    let source = resource["source"].as_str().unwrap();
+    let bytes = if let Some(b64) = source.strip_prefix("data:;base64,") {
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap()
+    } else {
+        let text = source.strip_prefix("data:,").expect("a data: URL");
+        let mut out = Vec::new();
+        let b = text.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' {
+                out.push(
+                    u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap(), 16).unwrap(),
+                );
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        out
+    };
+    if resource["compression"] == "gzip" {
+        let mut s = String::new();
+        flate2::read::GzDecoder::new(bytes.as_slice())
+            .read_to_string(&mut s)
+            .unwrap();
+        s
+    } else {
+        String::from_utf8(bytes).unwrap()
+    }
+}
+
+/// The full config behind an Ignition user-data (following a `config.replace` stub).
+pub fn ignition_config(user_data: &[u8]) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_slice(user_data).unwrap();
+    match v["ignition"]["config"]["replace"].as_object() {
+        Some(_) => {
+            serde_json::from_str(&decode_data_url(&v["ignition"]["config"]["replace"])).unwrap()
+        }
+        None => v,
+    }
+}
+
+/// Files of an Ignition config: path → (mode, "user:group", content).
+pub fn ignition_files(
+    config: &serde_json::Value,
+) -> std::collections::BTreeMap<String, IgnitionFile> {
+    config["storage"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let owner = format!(
+                "{}:{}",
+                f["user"]["name"].as_str().unwrap(),
+                f["group"]["name"].as_str().unwrap()
+            );
+            (
+                f["path"].as_str().unwrap().to_string(),
+                (
+                    f["mode"].as_u64().unwrap() as u32,
+                    owner,
+                    decode_data_url(&f["contents"]),
+                ),
+            )
+        })
+        .collect()
+}

@@ -121,6 +121,13 @@ pub struct Disabled {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ControlPlaneComponent {
+    #[serde(default)]
+    pub extra_args: Vec<Arg>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClusterConfiguration {
     pub api_version: String,
     pub kind: String,
@@ -135,6 +142,7 @@ pub struct ClusterConfiguration {
     pub etcd: Etcd,
     #[serde(rename = "apiServer")]
     pub api_server: ApiServer,
+    pub controller_manager: Option<ControlPlaneComponent>,
     pub dns: Option<Disabled>,
     pub proxy: Option<Disabled>,
 }
@@ -181,4 +189,5 @@ pub struct KubeletConfiguration {
     pub cluster_dns: Vec<String>,
     pub cluster_domain: String,
     pub rotate_certificates: bool,
+    pub volume_plugin_dir: Option<String>,
 }
