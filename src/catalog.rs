@@ -100,6 +100,7 @@ pub const BOOT_STEPS: &[&str] = &[
     "packages",
     "runtime",
     "etcd",
+    "kubernetes",
     "control-plane",
     "cluster-addons",
     "join",

@@ -69,6 +69,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "kubelet-kubeadm-dropin.conf",
         include_str!("templates/kubelet-kubeadm-dropin.conf.j2"),
     ),
+    (
+        "steps/kubernetes.sh",
+        include_str!("templates/steps/kubernetes.sh.j2"),
+    ),
+    (
+        "steps/kubernetes-flatcar.sh",
+        include_str!("templates/steps/kubernetes-flatcar.sh.j2"),
+    ),
 ];
 
 /// A template failed to render: a bug in k8sgen, reported with the template's name.

@@ -147,9 +147,10 @@ fn stop_after_stops_after_the_named_step() {
         .content;
     let stop = script.find("stopped after etcd").expect("stop line");
     let etcd = script.find("run_step 5 etcd").unwrap();
-    let cp = script.find("run_step 6 control-plane").unwrap();
+    // The next step is the first one that needs Kubernetes binaries.
+    let kubernetes = script.find("run_step 6 kubernetes").unwrap();
     assert!(
-        etcd < stop && stop < cp,
-        "the stop must sit between etcd and control-plane"
+        etcd < stop && stop < kubernetes,
+        "the stop must sit between etcd and kubernetes"
     );
 }

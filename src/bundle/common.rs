@@ -114,6 +114,26 @@ fn networkd_file(admin: &AdminNicPlan, node: &NodePlan, mac: Option<&str>) -> St
     )
 }
 
+/// kubelet, kubeadm, kubectl (and on Flatcar crictl and the CNI plugins), pinned to the plan.
+/// A step of its own, after etcd on masters, so etcd forms without any Kubernetes binary.
+pub(super) fn kubernetes(b: &mut Builder, plan: &Plan) -> Result<(), BundleError> {
+    let platform = &plan.platform;
+    let context = json!({"bin_dir": platform.bin_dir, "downloads": plan.downloads});
+    let template = if platform.flatcar {
+        "kubernetes-flatcar"
+    } else {
+        "kubernetes"
+    };
+    b.step(Step::from_template(
+        "kubernetes",
+        template,
+        1200,
+        3,
+        context,
+    )?);
+    Ok(())
+}
+
 pub(super) fn packages_and_runtime(
     b: &mut Builder,
     plan: &Plan,
@@ -146,7 +166,7 @@ pub(super) fn packages_and_runtime(
             "packages-flatcar",
             1200,
             3,
-            json!({"role": role, "bin_dir": platform.bin_dir, "downloads": plan.downloads}),
+            json!({"role": role, "bin_dir": platform.bin_dir}),
         )?);
     } else {
         b.step(Step::new(

@@ -114,6 +114,7 @@ pub(super) fn build(
     );
 
     b.step(Step::new("etcd", 1800, 1, json!({}))?);
+    super::common::kubernetes(b, plan)?;
     b.step(Step::new("control-plane", 1800, 2, json!({}))?);
     if init {
         b.file(

@@ -17,6 +17,7 @@ pub(super) fn build(
         "/etc/kubernetes/k8sgen/kubeadm-join.yaml",
         kubeadm::join_config(plan, node, &secrets.bootstrap_token.full()),
     );
+    super::common::kubernetes(b, plan)?;
     b.step(Step::new("join", 2400, 2, json!({}))?);
     Ok(())
 }
