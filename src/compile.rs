@@ -36,6 +36,18 @@ pub fn compile(
     options: Options,
 ) -> Result<Compiled, CompileError> {
     let plan = plan::plan(spec, secrets, env)?;
+    build(plan, secrets, clock, entropy, options)
+}
+
+/// The stages after planning, for callers that fill provider-learned facts (addresses, MACs)
+/// into the plan first, as `up` does; rendering itself never calls a provider.
+pub fn build(
+    plan: Plan,
+    secrets: &mut pki::Bundle,
+    clock: &dyn Clock,
+    entropy: &mut dyn Entropy,
+    options: Options,
+) -> Result<Compiled, CompileError> {
     let issued_leaves = pki::ensure_leaves(secrets, &plan.leaf_requests(), clock, entropy)?;
     let bundles = plan
         .nodes

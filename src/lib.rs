@@ -9,6 +9,8 @@ pub mod fsio;
 pub mod pki;
 pub mod plan;
 pub mod profiles;
+pub mod providers;
 pub mod render;
 pub mod spec;
 pub mod templates;
+pub mod up;

@@ -45,6 +45,36 @@ enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
+    /// Create one machine per node and follow their first boot to the end.
+    Up {
+        #[arg(short = 'f', long = "file", value_name = "cluster.yaml")]
+        file: PathBuf,
+        #[arg(long, value_name = "secrets.yaml")]
+        secrets: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Provider::Openstack)]
+        provider: Provider,
+        /// qemu: the cloud image every VM boots (through its own overlay).
+        #[arg(long, value_name = "FILE.qcow2")]
+        image: Option<PathBuf>,
+        /// qemu: boot this kernel directly (images without a boot loader).
+        #[arg(long, requires = "initrd")]
+        kernel: Option<PathBuf>,
+        #[arg(long, requires = "kernel")]
+        initrd: Option<PathBuf>,
+        /// qemu: memory per VM in MiB.
+        #[arg(long, default_value_t = 1024)]
+        memory: u32,
+        /// Give up following the nodes after this many seconds.
+        #[arg(long, default_value_t = 3600)]
+        timeout: u64,
+    },
+    /// Remove exactly what `up` made.
+    Down {
+        #[arg(short = 'f', long = "file", value_name = "cluster.yaml")]
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = Provider::Openstack)]
+        provider: Provider,
+    },
     /// Write DIR/<node>.user-data for every node and DIR/admin.kubeconfig.
     Render {
         #[arg(
@@ -72,6 +102,12 @@ enum Command {
         #[arg(long, value_enum)]
         format: Option<FormatArg>,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Provider {
+    Openstack,
+    Qemu,
 }
 
 #[derive(Subcommand)]
@@ -151,6 +187,13 @@ impl Failure {
     }
 }
 
+fn openstack_not_yet() -> Failure {
+    Failure::user("the OpenStack provider of `up`/`down` is not available in this version").hint(
+        "render with `k8sgen render` and create servers with `openstack server create --user-data`, \
+         or try the topology locally with `--provider qemu`",
+    )
+}
+
 /// Run the CLI; returns the process exit status.
 pub fn main() -> i32 {
     let cli = Cli::parse();
@@ -176,6 +219,31 @@ pub fn main() -> i32 {
             secrets,
             output,
         } => commands::plan(&file, secrets.as_deref(), output == OutputFormat::Json),
+        Command::Up {
+            file,
+            secrets,
+            provider,
+            image,
+            kernel,
+            initrd,
+            memory,
+            timeout,
+        } => match provider {
+            Provider::Qemu => commands::up_qemu(commands::UpQemuArgs {
+                file,
+                secrets,
+                image,
+                kernel,
+                initrd,
+                memory,
+                timeout,
+            }),
+            Provider::Openstack => Err(openstack_not_yet()),
+        },
+        Command::Down { file, provider } => match provider {
+            Provider::Qemu => commands::down_qemu(&file),
+            Provider::Openstack => Err(openstack_not_yet()),
+        },
         Command::Render {
             file,
             profile,
