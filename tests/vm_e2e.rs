@@ -65,27 +65,31 @@ fn debugfs(raw: &Path, commands: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// (mode, uid, gid) per path from `stat` blocks in debugfs output.
-fn parse_stats(out: &str, paths: &[String]) -> BTreeMap<String, (u32, u32, u32)> {
+/// (mode, uid, gid) per path from the `stat` answers in debugfs output (`debugfs -f` echoes
+/// each command as `debugfs: stat <path>`; a missing file has no `Inode:` line).
+fn parse_stats(out: &str) -> BTreeMap<String, (u32, u32, u32)> {
     let mut found = BTreeMap::new();
-    for (block, path) in out.split("Inode: ").skip(1).zip(paths) {
-        let mode = block
-            .split("Mode:")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .map(|m| u32::from_str_radix(m, 8).unwrap());
-        let user = block
-            .split("User:")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .and_then(|u| u.parse().ok());
-        let group = block
-            .split("Group:")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .and_then(|g| g.parse().ok());
-        if let (Some(m), Some(u), Some(g)) = (mode, user, group) {
-            found.insert(path.clone(), (m & 0o7777, u, g));
+    for answer in out.split("debugfs: stat ").skip(1) {
+        let path = answer.lines().next().unwrap_or_default().trim().to_string();
+        let field = |name: &str| {
+            answer
+                .split(name)
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_string)
+        };
+        if let (Some(mode), Some(user), Some(group)) =
+            (field("Mode:"), field("User:"), field("Group:"))
+        {
+            let mode = u32::from_str_radix(&mode, 8).unwrap_or(u32::MAX) & 0o7777;
+            found.insert(
+                path,
+                (
+                    mode,
+                    user.parse().unwrap_or(u32::MAX),
+                    group.parse().unwrap_or(u32::MAX),
+                ),
+            );
         }
     }
     found
@@ -124,6 +128,7 @@ fn masters_boot_for_real_and_form_etcd() {
         "xorriso",
         "etcdctl",
         "debugfs",
+        "e2fsck",
     ] {
         require(tool);
     }
@@ -360,18 +365,27 @@ fn masters_boot_for_real_and_form_etcd() {
             .output()
             .unwrap();
         assert!(c.status.success(), "{}", String::from_utf8_lossy(&c.stderr));
+        // The VM is still running: replay the ext4 journal on this copy, as a boot would,
+        // so recent writes are where debugfs looks (exit 0/1: clean or fixed).
+        let fsck = Command::new("e2fsck")
+            .args(["-f", "-y"])
+            .arg(&raw)
+            .output()
+            .unwrap();
+        assert!(
+            fsck.status.code().is_some_and(|c| c <= 1),
+            "{node}: e2fsck: {}",
+            String::from_utf8_lossy(&fsck.stdout)
+        );
         let files = write_files(&booted[node]);
         let paths: Vec<String> = files.keys().cloned().collect();
-        let stats = parse_stats(
-            &debugfs(
-                &raw,
-                &paths
-                    .iter()
-                    .map(|p| format!("stat {p}\n"))
-                    .collect::<String>(),
-            ),
-            &paths,
-        );
+        let stats = parse_stats(&debugfs(
+            &raw,
+            &paths
+                .iter()
+                .map(|p| format!("stat {p}\n"))
+                .collect::<String>(),
+        ));
         for (path, (permissions, _)) in &files {
             let want = u32::from_str_radix(permissions, 8).unwrap();
             assert_eq!(
@@ -380,7 +394,9 @@ fn masters_boot_for_real_and_form_etcd() {
                 "{node}: {path} mode/owner"
             );
         }
-        let result = debugfs(&raw, "cat /var/lib/cloud/data/result.json\n");
+        let answer = debugfs(&raw, "cat /var/lib/cloud/data/result.json\n");
+        // debugfs echoes the command first; the file starts at its first brace.
+        let result = &answer[answer.find('{').unwrap_or(0)..];
         let result: serde_json::Value = serde_json::from_str(result.trim())
             .unwrap_or_else(|e| panic!("{node}: result.json: {e}: {result}"));
         assert_eq!(

@@ -41,10 +41,9 @@ FSTAB
 echo k8sgen-vm >"$root/etc/hostname"
 cat >"$root/etc/cloud/cloud.cfg.d/90-k8sgen-vm.cfg" <<'CFG'
 # NoCloud seed ISO only; network config rendered by netplan, as on Debian cloud images.
-# No ssh server and no locales in this minimal image: skip the modules that expect them.
+# No locales package in this minimal image: use the C.UTF-8 locale glibc always has.
 datasource_list: [NoCloud, None]
 locale: C.UTF-8
-ssh_genkeytypes: []
 system_info:
   network:
     renderers: [netplan]
