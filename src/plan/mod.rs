@@ -8,184 +8,20 @@
 
 mod addresses;
 mod leaves;
+mod types;
+
+pub use types::*;
 
 use crate::catalog::{self, KubeVersion};
 use crate::pki::{self, Secret};
 use crate::spec::{Addressing, ClusterSpec};
 use ipnet::Ipv4Net;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 pub use leaves::{
     ADMIN_LEAF, ETCD_CLIENT_LEAF, ETCD_HEALTHCHECK_LEAF, etcd_peer_leaf, etcd_server_leaf,
 };
-
-/// What a node does in the cluster. The init master is the first control-plane node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Role {
-    Init,
-    ControlPlane,
-    Worker,
-}
-
-impl Role {
-    pub fn is_master(self) -> bool {
-        self != Role::Worker
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Init => "init",
-            Role::ControlPlane => "control-plane",
-            Role::Worker => "worker",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NodePlan {
-    /// Nova server name = Kubernetes node name = hostname.
-    pub name: String,
-    pub role: Role,
-    pub pool: String,
-    pub flavor: String,
-    /// The node IP on the cluster network (kubelet `node-ip`, etcd and API advertise address).
-    pub address: Ipv4Addr,
-    /// Static admin-network address with prefix, when the admin NIC is static.
-    pub admin_address: Option<Ipv4Net>,
-    /// The admin port's MAC, when known (`up` learns it from Neutron).
-    pub admin_mac: Option<String>,
-    /// Names in this node's API server certificate (masters; informational).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub api_server_sans: Vec<String>,
-}
-
-/// Which user-data format the nodes' OS reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum UserDataFormat {
-    CloudConfig,
-    Ignition,
-}
-
-/// What differs between operating systems, resolved once so bundles only read it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Platform {
-    pub user_data_format: UserDataFormat,
-    /// Flatcar: read-only `/usr`, no package manager, systemd-networkd, containerd shipped.
-    pub flatcar: bool,
-    /// Where binaries k8sgen downloads go (etcd everywhere; Kubernetes too on Flatcar).
-    pub bin_dir: String,
-    pub script_path: String,
-}
-
-/// A pinned download the packages step fetches and checks (Flatcar).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Download {
-    pub name: String,
-    pub url: String,
-    pub sha256: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EtcdPlan {
-    pub version: String,
-    pub tarball_url: String,
-    pub tarball_sha256: String,
-    pub heartbeat_interval_ms: u32,
-    pub election_timeout_ms: u32,
-    /// `name=https://ip:2380,…` over all masters.
-    pub initial_cluster: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AdminNicPlan {
-    pub network: String,
-    pub cidr: Ipv4Net,
-    pub dhcp: bool,
-    pub interface: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LoadBalancerPlan {
-    pub floating_network_id: String,
-    pub subnet_id: String,
-    pub provider: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OpenStackPlan {
-    pub cloud: String,
-    pub auth_url: String,
-    pub region: String,
-    pub internal_network: String,
-    pub credential_id_from: String,
-    pub credential_secret_from: String,
-    pub load_balancer: Option<LoadBalancerPlan>,
-    /// Read from the environment at plan time; never serialized.
-    #[serde(skip)]
-    pub credential_id: Option<Secret>,
-    #[serde(skip)]
-    pub credential_secret: Option<Secret>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Plan {
-    pub cluster_name: String,
-    pub kubernetes_version: String,
-    /// pkgs.k8s.io package version, e.g. `1.36.4-1.1`.
-    pub package_version: String,
-    /// pkgs.k8s.io repository minor, e.g. `v1.36`.
-    pub package_minor: String,
-    pub kubeadm_api_version: String,
-    pub key_algorithm: String,
-    pub os: String,
-    pub image: String,
-    pub platform: Platform,
-    /// Pinned binaries for OSes without packages (empty on Ubuntu/Debian).
-    pub downloads: Vec<Download>,
-    /// Image of the node-local API load balancer where no haproxy package exists.
-    pub haproxy_image: String,
-    pub pod_subnet: Ipv4Net,
-    pub service_subnet: Ipv4Net,
-    pub dns_domain: String,
-    pub cluster_dns: Ipv4Addr,
-    /// Where every node's kubelet and add-ons reach the API: the node-local load balancer.
-    pub control_plane_endpoint: String,
-    pub api_load_balancer_port: u16,
-    pub extra_sans: Vec<String>,
-    /// Server URL written into the operator's admin kubeconfig.
-    pub admin_server: String,
-    #[serde(rename = "caCertHash")]
-    pub ca_cert_hash: String,
-    pub token_id: String,
-    #[serde(rename = "tokenTTL")]
-    pub token_ttl: String,
-    pub schedulable_masters: bool,
-    pub nodes: Vec<NodePlan>,
-    pub etcd: EtcdPlan,
-    pub kube_router_image: String,
-    pub kube_router_bgp: bool,
-    pub kube_router_network_policy: bool,
-    pub occm_image: String,
-    pub admin_nic: Option<AdminNicPlan>,
-    pub openstack: OpenStackPlan,
-    pub stop_after: Option<String>,
-    /// Per role, what secret material its user-data carries.
-    pub secrets_by_role: BTreeMap<Role, Vec<&'static str>>,
-    /// False when something `up` needs is missing (e.g. an unset credential variable).
-    pub deployable: bool,
-    pub warnings: Vec<String>,
-}
 
 /// Why a plan could not be made (the spec was validated, so these are about inputs the spec
 /// cannot see: the secrets bundle).

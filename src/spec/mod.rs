@@ -4,11 +4,13 @@
 //! runs `validate`, returning every problem at once. It must not read secrets, resolve
 //! addresses or talk to a cloud; that is `plan`'s and `up`'s work.
 
+mod checks;
 mod types;
 pub mod validate;
 
+pub use checks::Problem;
 pub use types::*;
-pub use validate::{Problem, validate};
+pub use validate::validate;
 
 use std::fmt;
 

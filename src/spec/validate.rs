@@ -4,164 +4,12 @@
 //! so an operator fixes a spec in one pass. Knows nothing of secrets or providers; the only
 //! internal data it reads is the pinned `catalog`.
 
+use super::checks::*;
 use super::types::*;
 use crate::catalog::{self, KubeVersion};
 use ipnet::Ipv4Net;
 use std::collections::BTreeSet;
-use std::fmt;
 use std::net::Ipv4Addr;
-
-/// One thing wrong with a spec.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub path: String,
-    pub message: String,
-    pub hint: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {}\n    hint: {}",
-            self.path, self.message, self.hint
-        )
-    }
-}
-
-struct Collector(Vec<Problem>);
-
-impl Collector {
-    fn push(
-        &mut self,
-        path: impl Into<String>,
-        message: impl Into<String>,
-        hint: impl Into<String>,
-    ) {
-        self.0.push(Problem {
-            path: path.into(),
-            message: message.into(),
-            hint: hint.into(),
-        });
-    }
-
-    fn cidr(&mut self, path: &str, text: &str) -> Option<Ipv4Net> {
-        match text.parse::<Ipv4Net>() {
-            Ok(net) if net != net.trunc() => {
-                self.push(
-                    path,
-                    format!("`{text}` has host bits set"),
-                    format!("write the network address: `{}`", net.trunc()),
-                );
-                None
-            }
-            Ok(net) => Some(net),
-            Err(_) => {
-                self.push(
-                    path,
-                    format!("`{text}` is not an IPv4 CIDR"),
-                    "write it as ADDRESS/PREFIX, e.g. `10.0.0.0/24`",
-                );
-                None
-            }
-        }
-    }
-
-    fn address(&mut self, path: &str, text: &str) -> Option<Ipv4Addr> {
-        match text.parse::<Ipv4Addr>() {
-            Ok(a) => Some(a),
-            Err(_) => {
-                self.push(
-                    path,
-                    format!("`{text}` is not an IPv4 address"),
-                    "write a dotted quad such as `10.0.0.11`",
-                );
-                None
-            }
-        }
-    }
-
-    fn dns_label(&mut self, path: &str, value: &str, max: usize) {
-        if !is_dns_label(value, max) {
-            self.push(
-                path,
-                format!("`{value}` is not a valid name"),
-                format!(
-                    "use 1-{max} lower-case letters, digits and '-', starting with a letter and not ending with '-'"
-                ),
-            );
-        }
-    }
-
-    fn non_empty(&mut self, path: &str, value: &str, what: &str) {
-        if value.trim().is_empty() {
-            self.push(path, "must not be empty", format!("give the {what}"));
-        }
-    }
-}
-
-/// DNS-1123 label that also starts with a letter (so it works as a hostname and Nova name).
-pub fn is_dns_label(s: &str, max: usize) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= max
-        && b[0].is_ascii_lowercase()
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[b.len() - 1] != b'-'
-}
-
-fn is_dns_name(s: &str) -> bool {
-    let s = s.strip_prefix("*.").unwrap_or(s);
-    s.len() <= 253
-        && s.split('.').all(|l| {
-            let b = l.as_bytes();
-            !b.is_empty()
-                && b.len() <= 63
-                && b[0].is_ascii_alphanumeric()
-                && b[b.len() - 1].is_ascii_alphanumeric()
-                && b.iter()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        })
-}
-
-fn is_env_name(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && (b[0].is_ascii_uppercase() || b[0] == b'_')
-        && b.iter()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
-}
-
-fn is_uuid(s: &str) -> bool {
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.bytes().all(|c| c.is_ascii_hexdigit()))
-}
-
-/// Go-style duration as kubeadm's `ttl` accepts it: `0`, or any of `NNh`, `NNm`, `NNs` in order.
-pub fn is_token_ttl(s: &str) -> bool {
-    if s == "0" {
-        return true;
-    }
-    let mut rest = s;
-    let mut seen_any = false;
-    for unit in ['h', 'm', 's'] {
-        let digits = rest.bytes().take_while(|c| c.is_ascii_digit()).count();
-        if digits > 0 && rest[digits..].starts_with(unit) {
-            rest = &rest[digits + 1..];
-            seen_any = true;
-        }
-    }
-    seen_any && rest.is_empty()
-}
-
-fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
-    a.contains(&b.network()) || b.contains(&a.network())
-}
 
 /// Every problem in `spec`; empty means valid.
 pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
@@ -491,10 +339,6 @@ fn check_addresses(c: &mut Collector, spec: &ClusterSpec, cluster: &Ipv4Net) {
     }
 }
 
-fn nth_host(net: &Ipv4Net, n: u32) -> Ipv4Addr {
-    Ipv4Addr::from(u32::from(net.network()).saturating_add(n))
-}
-
 fn check_admin(
     c: &mut Collector,
     spec: &ClusterSpec,
@@ -563,42 +407,5 @@ fn check_admin(
             }
         }
         (Addressing::Dhcp, None) => {}
-    }
-}
-
-fn is_interface_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 15
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dns_labels() {
-        assert!(is_dns_label("demo-1", 30));
-        assert!(!is_dns_label("Demo", 30));
-        assert!(!is_dns_label("1demo", 30));
-        assert!(!is_dns_label("demo-", 30));
-        assert!(!is_dns_label("", 30));
-    }
-
-    #[test]
-    fn ttl_forms() {
-        for ok in ["24h", "1h30m", "90m", "45s", "0", "2h0m0s"] {
-            assert!(is_token_ttl(ok), "{ok}");
-        }
-        for bad in ["", "h", "24", "24x", "1m1h", "-1h"] {
-            assert!(!is_token_ttl(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn uuids() {
-        assert!(is_uuid("0f7b2a5e-4c1d-4e8a-9a0b-1c2d3e4f5a6b"));
-        assert!(!is_uuid("public"));
     }
 }
