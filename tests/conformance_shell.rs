@@ -60,6 +60,26 @@ fn scripts(b: &NodeBundle) -> Vec<(String, &'static str, String)> {
     out
 }
 
+/// openstack-ha with `bootstrap.stopAfter: etcd`.
+fn stop_after_etcd() -> k8sgen::compile::Compiled {
+    let text = k8sgen::profiles::find("openstack-ha")
+        .unwrap()
+        .text
+        .replace("  # stopAfter: etcd ", "  stopAfter: etcd ");
+    let spec = k8sgen::spec::load("stop", &text).unwrap();
+    let mut secrets = fixture();
+    let clock = fixture_clock(&secrets);
+    compile(
+        &spec,
+        &mut secrets,
+        &|_| None,
+        &clock,
+        &mut SeededEntropy(1),
+        Default::default(),
+    )
+    .unwrap()
+}
+
 #[test]
 fn every_script_passes_bash_n_and_shellcheck() {
     require("shellcheck");
@@ -69,25 +89,7 @@ fn every_script_passes_bash_n_and_shellcheck() {
         bundles.extend(compile_profile(profile.name, false).0.bundles);
     }
     // The stopAfter branch of the runner.
-    let text = k8sgen::profiles::find("openstack-ha")
-        .unwrap()
-        .text
-        .replace("  # stopAfter: etcd ", "  stopAfter: etcd ");
-    let spec = k8sgen::spec::load("stop", &text).unwrap();
-    let mut secrets = fixture();
-    let clock = fixture_clock(&secrets);
-    bundles.extend(
-        compile(
-            &spec,
-            &mut secrets,
-            &|_| None,
-            &clock,
-            &mut SeededEntropy(1),
-            Default::default(),
-        )
-        .unwrap()
-        .bundles,
-    );
+    bundles.extend(stop_after_etcd().bundles);
 
     let mut failures = Vec::new();
     let mut checked = 0;
@@ -122,22 +124,7 @@ fn shellcheck_flags_a_broken_script() {
 
 #[test]
 fn stop_after_stops_after_the_named_step() {
-    let text = k8sgen::profiles::find("openstack-ha")
-        .unwrap()
-        .text
-        .replace("  # stopAfter: etcd ", "  stopAfter: etcd ");
-    let spec = k8sgen::spec::load("stop", &text).unwrap();
-    let mut secrets = fixture();
-    let clock = fixture_clock(&secrets);
-    let compiled = compile(
-        &spec,
-        &mut secrets,
-        &|_| None,
-        &clock,
-        &mut SeededEntropy(1),
-        Default::default(),
-    )
-    .unwrap();
+    let compiled = stop_after_etcd();
     let init = &compiled.bundles[0];
     let script = &init
         .files
