@@ -1,4 +1,5 @@
 //! Machine providers: they start and stop machines with opaque user-data bytes and know
 //! nothing of Kubernetes, plans or bundles. `up` drives them.
 
+pub mod openstack;
 pub mod qemu;
