@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod keystone;
 
 use std::fmt;
 
