@@ -19,6 +19,7 @@ use std::process::Command;
 use std::time::Instant;
 
 const MASTERS: [&str; 3] = ["demo-cp-0", "demo-cp-1", "demo-cp-2"];
+const WORKER: &str = "demo-general-0";
 
 /// `k8sgen down` when the test ends, pass or fail, so no VM outlives it.
 struct Down(PathBuf);
@@ -29,8 +30,9 @@ impl Drop for Down {
     }
 }
 
-/// openstack-ha's masters, schedulable, no workers, stopping after etcd, with raft timing an
-/// emulated VM can keep (spec options, production defaults elsewhere).
+/// openstack-ha's three masters and one worker, stopping after etcd (the worker, which runs
+/// no etcd, after the last step before it), with raft timing an emulated VM can keep (spec
+/// options, production defaults elsewhere).
 fn vm_spec() -> String {
     let mut s = k8sgen::profiles::find("openstack-ha")
         .unwrap()
@@ -39,9 +41,8 @@ fn vm_spec() -> String {
     for (a, b) in [
         (
             "    count: 3\n    flavor: m1.xlarge",
-            "    count: 0\n    flavor: m1.xlarge",
+            "    count: 1\n    flavor: m1.xlarge",
         ),
-        ("  schedulable: false ", "  schedulable: true "),
         ("heartbeatIntervalMs: 100 ", "heartbeatIntervalMs: 500 "),
         ("electionTimeoutMs: 1000", "electionTimeoutMs: 5000"),
         ("  # stopAfter: etcd ", "  stopAfter: etcd "),
@@ -178,25 +179,29 @@ fn masters_boot_for_real_and_form_etcd() {
     );
     let boot_secs = started.elapsed().as_secs();
 
-    // Progress lines: the documented order, then a clean stop after etcd.
-    for node in MASTERS {
+    // Progress lines: the documented order, then a clean stop after etcd (the worker: after
+    // runtime, its last step before the first that needs Kubernetes binaries).
+    let expected = |node: &str| {
+        let mut steps = vec![
+            "host-prep true",
+            "admin-network true",
+            "packages true",
+            "runtime true",
+        ];
+        if node != WORKER {
+            steps.push("etcd true");
+        }
+        steps
+    };
+    for node in MASTERS.iter().copied().chain([WORKER]) {
         let text = console(node);
         let steps: Vec<String> = k8sgen::up::progress::lines_for(&text, node)
             .map(|p| format!("{} {}", p.step, p.ok))
             .collect();
-        assert_eq!(
-            steps,
-            [
-                "host-prep true",
-                "admin-network true",
-                "packages true",
-                "runtime true",
-                "etcd true"
-            ],
-            "{node}: progress lines"
-        );
+        assert_eq!(steps, expected(node), "{node}: progress lines");
+        let last = if node == WORKER { "runtime" } else { "etcd" };
         assert!(
-            text.contains(&format!("k8sgen: node={node} stopped after etcd")),
+            text.contains(&format!("k8sgen: node={node} stopped after {last}")),
             "{node}"
         );
         let admin = k8sgen::up::progress::lines_for(&text, node)
@@ -264,9 +269,9 @@ fn masters_boot_for_real_and_form_etcd() {
     }
 
     // etcd from the host through the forwarded ports, mutual TLS with k8sgen's certificates.
-    let endpoints = ports
-        .values()
-        .map(|p| format!("https://127.0.0.1:{p}"))
+    let endpoints = MASTERS
+        .iter()
+        .map(|m| format!("https://127.0.0.1:{}", ports[*m]))
         .collect::<Vec<_>>()
         .join(",");
     let health = etcdctl(
@@ -345,7 +350,7 @@ fn masters_boot_for_real_and_form_etcd() {
     );
 
     // On each disk: cloud-init's verdict and every planned file with its mode and owner.
-    for node in MASTERS {
+    for node in MASTERS.iter().copied().chain([WORKER]) {
         let vm = vms
             .as_array()
             .unwrap()

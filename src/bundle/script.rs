@@ -47,6 +47,22 @@ impl Step {
     }
 }
 
+/// The step of *this* role after which `bootstrap.stopAfter` stops: the named step, or the
+/// last of this role's steps that comes before it in the fixed order (a worker asked to stop
+/// after `etcd`, which it does not run, stops after `runtime`). Empty: run to the end.
+pub(super) fn stop_point(stop_after: Option<&str>, steps: &[Step]) -> String {
+    let order = |name: &str| crate::catalog::BOOT_STEPS.iter().position(|s| *s == name);
+    let Some(limit) = stop_after.and_then(order) else {
+        return String::new();
+    };
+    steps
+        .iter()
+        .rev()
+        .find(|s| order(s.name).is_some_and(|i| i <= limit))
+        .map(|s| s.name.to_string())
+        .unwrap_or_default()
+}
+
 pub(super) fn render(plan: &Plan, node: &NodePlan, steps: &[Step]) -> Result<String, BundleError> {
     Ok(templates::render(
         "bootstrap.sh",
@@ -60,9 +76,45 @@ pub(super) fn render(plan: &Plan, node: &NodePlan, steps: &[Step]) -> Result<Str
             "pkg_minor": plan.package_minor,
             "etcd": plan.etcd,
             "steps": steps,
-            "stop_after": plan.stop_after.clone().unwrap_or_default(),
+            "stop_after": stop_point(plan.stop_after.as_deref(), steps),
             "flatcar": plan.platform.flatcar,
             "bin_dir": plan.platform.bin_dir,
         }),
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn steps(names: &[&'static str]) -> Vec<Step> {
+        names
+            .iter()
+            .map(|n| Step {
+                name: n,
+                function: n.replace('-', "_"),
+                timeout_seconds: 1,
+                attempts: 1,
+                body: String::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn stop_point_follows_the_global_step_order() {
+        let master = steps(&[
+            "host-prep",
+            "packages",
+            "runtime",
+            "etcd",
+            "kubernetes",
+            "control-plane",
+        ]);
+        let worker = steps(&["host-prep", "packages", "runtime", "kubernetes", "join"]);
+        assert_eq!(stop_point(Some("etcd"), &master), "etcd");
+        assert_eq!(stop_point(Some("etcd"), &worker), "runtime");
+        assert_eq!(stop_point(Some("cluster-addons"), &worker), "kubernetes");
+        assert_eq!(stop_point(Some("admin-network"), &worker), "host-prep");
+        assert_eq!(stop_point(None, &worker), "");
+    }
 }
