@@ -1,4 +1,4 @@
-//! First boot for real: the openstack-ha masters boot under qemu from the exact bytes k8sgen
+//! First boot for real: the openstack-ha masters and a worker boot under qemu from the exact bytes k8sgen
 //! renders (through `k8sgen up --provider qemu`), real cloud-init runs them, and the host
 //! proves what happened without SSH: cloud-init's verdict, file modes and owners on the disks,
 //! the admin NIC's address and routes, the progress lines in order, and a 3-member etcd with
