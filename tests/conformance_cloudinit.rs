@@ -6,24 +6,9 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use std::process::Command;
 
 fn schema_ok(file: &Path) -> Result<(), String> {
-    let out = Command::new("cloud-init")
-        .args(["schema", "-c"])
-        .arg(file)
-        .output()
-        .unwrap();
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}\n{}{}",
-            file.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
+    run_validator("cloud-init", &["schema", "-c"], file)
 }
 
 #[test]

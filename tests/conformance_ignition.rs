@@ -9,25 +9,11 @@ use common::*;
 use k8sgen::bundle::{File, NodeBundle, Unit};
 use k8sgen::render::{self, Format, Options};
 use std::path::Path;
-use std::process::Command;
 
 const PROFILE: &str = "openstack-ha-flatcar";
 
 fn validate(file: &Path) -> Result<(), String> {
-    let out = Command::new("ignition-validate")
-        .arg(file)
-        .output()
-        .unwrap();
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}: {}{}",
-            file.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
+    run_validator("ignition-validate", &[], file)
 }
 
 #[test]
@@ -40,27 +26,9 @@ fn ignition_validate_accepts_every_config() {
         .filter(|p| p.extension().is_some_and(|e| e == "ign"))
         .collect();
     assert_eq!(files.len(), 6, "one golden per node");
-    let fixture = fixture_path();
     for gzip in [false, true] {
         let out = tmp.path().join(format!("out-{gzip}"));
-        let mut args = vec![
-            "render",
-            "--profile",
-            PROFILE,
-            "--secrets",
-            fixture.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        if gzip {
-            args.push("--gzip");
-        }
-        let run = k8sgen(&args);
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        render_profile(PROFILE, gzip, &out);
         for entry in std::fs::read_dir(&out).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_none_or(|e| e != "ign") {

@@ -104,10 +104,37 @@ pub fn k8sgen(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// `render --profile P --secrets <fixture> --out DIR [--gzip]`; returns (node, document text)
-/// for every user-data file written, inflated when gzipped.
-pub fn render_profile_files(profile: &str, gzip: bool, dir: &Path) -> Vec<(String, String)> {
+/// Run a validator on `file`: Ok when it exits 0, else its output, naming the file.
+pub fn run_validator(program: &str, args: &[&str], file: &Path) -> Result<(), String> {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: {}{}",
+            file.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// gzip-compressed bytes → text.
+pub fn gunzip_text(bytes: &[u8]) -> String {
     use std::io::Read;
+    let mut s = String::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_string(&mut s)
+        .unwrap();
+    s
+}
+
+/// `k8sgen render --profile P --secrets <fixture> --out DIR [--gzip]`, which must succeed.
+pub fn render_profile(profile: &str, gzip: bool, dir: &Path) {
     let fixture = fixture_path();
     let mut args = vec![
         "render",
@@ -127,6 +154,12 @@ pub fn render_profile_files(profile: &str, gzip: bool, dir: &Path) -> Vec<(Strin
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// `render_profile`, then (node, document text) for every user-data file written, inflated
+/// when gzipped.
+pub fn render_profile_files(profile: &str, gzip: bool, dir: &Path) -> Vec<(String, String)> {
+    render_profile(profile, gzip, dir);
     let mut docs = Vec::new();
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -140,11 +173,7 @@ pub fn render_profile_files(profile: &str, gzip: bool, dir: &Path) -> Vec<(Strin
         };
         let bytes = std::fs::read(&path).unwrap();
         let text = if gzip {
-            let mut s = String::new();
-            flate2::read::GzDecoder::new(bytes.as_slice())
-                .read_to_string(&mut s)
-                .unwrap();
-            s
+            gunzip_text(&bytes)
         } else {
             String::from_utf8(bytes).unwrap()
         };
@@ -179,7 +208,6 @@ pub type IgnitionFile = (u32, String, String);
 /// when `compression` says so) the way Ignition does.
 pub fn decode_data_url(resource: &serde_json::Value) -> String {
     use base64::Engine;
-    use std::io::Read;
     let source = resource["source"].as_str().unwrap();
     let bytes = if let Some(b64) = source.strip_prefix("data:;base64,") {
         base64::engine::general_purpose::STANDARD
@@ -204,11 +232,7 @@ pub fn decode_data_url(resource: &serde_json::Value) -> String {
         out
     };
     if resource["compression"] == "gzip" {
-        let mut s = String::new();
-        flate2::read::GzDecoder::new(bytes.as_slice())
-            .read_to_string(&mut s)
-            .unwrap();
-        s
+        gunzip_text(&bytes)
     } else {
         String::from_utf8(bytes).unwrap()
     }

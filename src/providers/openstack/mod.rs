@@ -9,7 +9,8 @@ pub mod keystone;
 
 use std::fmt;
 
-/// A password, secret or token: `Debug` never shows it.
+/// A password, secret or token: `Debug` never shows it. (Like `pki::Secret`, kept separate on
+/// purpose: providers import nothing internal, DESIGN's dependency rule.)
 #[derive(Clone, PartialEq, Eq)]
 pub struct Sensitive(String);
 
