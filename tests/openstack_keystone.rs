@@ -1,4 +1,4 @@
-//! The Keystone client against a real Keystone v3 on 127.0.0.1 (tests/openstack/keystone-rig.sh:
+//! The Keystone client against a real Keystone v3 on 127.0.0.1 (tests/openstack/rig.sh start-keystone:
 //! Debian's keystone under uwsgi, MariaDB on a unix socket): password, token and
 //! application-credential authentication, the catalog, and the errors an operator sees.
 
@@ -26,7 +26,7 @@ impl Drop for Rig {
 }
 
 fn script() -> PathBuf {
-    common::root().join("tests/openstack/keystone-rig.sh")
+    common::root().join("tests/openstack/rig.sh")
 }
 
 fn free_port() -> u16 {
@@ -62,7 +62,7 @@ fn keystone_v3_for_real() {
     let _rig = Rig(state.clone());
     let started = Command::new("bash")
         .arg(script())
-        .arg("start")
+        .arg("start-keystone")
         .arg(&state)
         .arg(port.to_string())
         .output()

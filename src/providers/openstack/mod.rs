@@ -1,11 +1,15 @@
-//! OpenStack provider (issue in progress): today the Keystone v3 side that needs no network:
-//! where credentials come from (clouds.yaml, secure.yaml, `OS_*`) and what the token request
-//! and the catalog lookup look like. The HTTP client and Nova/Neutron calls come next, tested
-//! against a real control plane on loopback. Knows nothing of Kubernetes.
+//! OpenStack provider: small hand-written clients for the calls `up`, `down` and `status`
+//! make. `auth` finds credentials (clouds.yaml, secure.yaml, `OS_*`), `keystone` gets a token
+//! and catalog, `api` carries authenticated JSON with retries, `nova` and `neutron` name the
+//! calls. Tested against a real control plane on loopback (tests/openstack/rig.sh). Knows
+//! nothing of Kubernetes: user-data is opaque bytes here.
 
+pub mod api;
 pub mod auth;
 pub mod catalog;
 pub mod keystone;
+pub mod neutron;
+pub mod nova;
 
 use std::fmt;
 

@@ -1,0 +1,437 @@
+//! One authenticated JSON-over-HTTP channel to the cloud's Nova, Neutron and Glance endpoints:
+//! the token header, Nova's microversion header, retries of idempotent calls on transient
+//! failures (5xx, 429 with Retry-After, connection reset) with capped backoff, and a count of
+//! the calls made, which the benchmark reports. Creates are never retried here: the caller
+//! looks before it creates again (see `neutron`/`nova`).
+
+use super::Sensitive;
+use reqwest::Method;
+use reqwest::blocking::Client;
+use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The compute microversion every Nova call asks for: tags in the create body (2.52), server
+/// groups with `policy` (2.64), `OS-EXT-SRV-ATTR:user_data` for admins (2.3).
+pub const COMPUTE_MICROVERSION: &str = "2.64";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Compute,
+    Network,
+    Image,
+}
+
+impl Service {
+    pub fn catalog_type(self) -> &'static str {
+        match self {
+            Service::Compute => "compute",
+            Service::Network => "network",
+            Service::Image => "image",
+        }
+    }
+}
+
+/// Endpoints from the catalog, without trailing slash. Network and image get their API
+/// version appended here (`/v2.0`, `/v2`) unless the catalog already carries it.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub compute: String,
+    pub network: String,
+    pub image: String,
+}
+
+impl Endpoints {
+    pub fn new(compute: String, network: String, image: String) -> Self {
+        let versioned = |url: String, v: &str| {
+            if url.ends_with(v) {
+                url
+            } else {
+                format!("{url}{v}")
+            }
+        };
+        Endpoints {
+            compute,
+            network: versioned(network, "/v2.0"),
+            image: versioned(image, "/v2"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{method} {url}: no answer ({detail})")]
+    Transport {
+        method: String,
+        url: String,
+        detail: String,
+    },
+    #[error("{method} {url} answered {status}: {message}")]
+    Status {
+        method: String,
+        url: String,
+        status: u16,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    #[error("{method} {url}: unreadable answer: {detail}")]
+    Decode {
+        method: String,
+        url: String,
+        detail: String,
+    },
+}
+
+impl ApiError {
+    /// Worth trying again: the cloud may not have seen the request, or failed on its side.
+    pub fn transient(&self) -> bool {
+        match self {
+            ApiError::Transport { .. } => true,
+            ApiError::Status { status, .. } => *status == 429 || *status >= 500,
+            ApiError::Decode { .. } => false,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// How often and how patiently transient failures are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 8,
+            first_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The pause before attempt `n + 1`: the server's Retry-After when it gave one (capped),
+    /// else doubling from `first_delay`.
+    pub fn delay(&self, n: u32, error: &ApiError) -> Duration {
+        if let Some(after) = error.retry_after() {
+            return after.min(self.max_delay.max(Duration::from_secs(30)));
+        }
+        self.first_delay
+            .saturating_mul(1u32 << n.min(16))
+            .min(self.max_delay)
+    }
+}
+
+/// Which counter a call goes to: the benchmark reports calls per node without polling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Converge,
+    Poll,
+}
+
+pub struct Api {
+    http: Client,
+    token: Sensitive,
+    pub endpoints: Endpoints,
+    pub retry: RetryPolicy,
+    converge_calls: AtomicU64,
+    poll_calls: AtomicU64,
+}
+
+impl Api {
+    pub fn new(http: Client, token: Sensitive, endpoints: Endpoints) -> Self {
+        Api {
+            http,
+            token,
+            endpoints,
+            retry: RetryPolicy::default(),
+            converge_calls: AtomicU64::new(0),
+            poll_calls: AtomicU64::new(0),
+        }
+    }
+
+    /// HTTP requests sent so far (each retry counts), for converging and for polling.
+    pub fn calls(&self) -> (u64, u64) {
+        (
+            self.converge_calls.load(Ordering::Relaxed),
+            self.poll_calls.load(Ordering::Relaxed),
+        )
+    }
+
+    fn url(&self, service: Service, path: &str) -> String {
+        let base = match service {
+            Service::Compute => &self.endpoints.compute,
+            Service::Network => &self.endpoints.network,
+            Service::Image => &self.endpoints.image,
+        };
+        format!("{base}{path}")
+    }
+
+    /// One request, one answer: JSON body (or `Null` for an empty one) on 2xx.
+    pub fn once(
+        &self,
+        purpose: Purpose,
+        method: Method,
+        service: Service,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, ApiError> {
+        let url = self.url(service, path);
+        let counter = match purpose {
+            Purpose::Converge => &self.converge_calls,
+            Purpose::Poll => &self.poll_calls,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        let mut request = self
+            .http
+            .request(method.clone(), &url)
+            .header("X-Auth-Token", self.token.expose())
+            .header("Accept", "application/json");
+        if service == Service::Compute {
+            request = request
+                .header(
+                    "OpenStack-API-Version",
+                    format!("compute {COMPUTE_MICROVERSION}"),
+                )
+                .header("X-OpenStack-Nova-API-Version", COMPUTE_MICROVERSION);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let transport = |detail: String| ApiError::Transport {
+            method: method.to_string(),
+            url: url.clone(),
+            detail,
+        };
+        let response = request.send().map_err(|e| transport(error_chain(&e)))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("Retry-After")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = response.text().map_err(|e| transport(error_chain(&e)))?;
+        if !(200..300).contains(&status) {
+            return Err(ApiError::Status {
+                method: method.to_string(),
+                url,
+                status,
+                message: error_message(&text),
+                retry_after,
+            });
+        }
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text).map_err(|e| ApiError::Decode {
+            method: method.to_string(),
+            url,
+            detail: e.to_string(),
+        })
+    }
+
+    /// An idempotent request (GET, PUT, DELETE, or a read-only action), retried on
+    /// transient failures.
+    pub fn idempotent(
+        &self,
+        purpose: Purpose,
+        method: Method,
+        service: Service,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, ApiError> {
+        let mut n = 0;
+        loop {
+            match self.once(purpose, method.clone(), service, path, body) {
+                Err(e) if e.transient() && n + 1 < self.retry.attempts => {
+                    std::thread::sleep(self.retry.delay(n, &e));
+                    n += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    pub fn get(&self, service: Service, path: &str) -> Result<Value, ApiError> {
+        self.idempotent(Purpose::Converge, Method::GET, service, path, None)
+    }
+
+    pub fn poll(&self, service: Service, path: &str) -> Result<Value, ApiError> {
+        self.idempotent(Purpose::Poll, Method::GET, service, path, None)
+    }
+
+    pub fn put(&self, service: Service, path: &str, body: &Value) -> Result<Value, ApiError> {
+        self.idempotent(Purpose::Converge, Method::PUT, service, path, Some(body))
+    }
+
+    /// DELETE; a resource already gone counts as deleted (`Ok(false)`).
+    pub fn delete(&self, service: Service, path: &str) -> Result<bool, ApiError> {
+        match self.idempotent(Purpose::Converge, Method::DELETE, service, path, None) {
+            Ok(_) => Ok(true),
+            Err(e) if e.status() == Some(404) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A create: sent once. Callers recover from a transient failure by looking for what
+    /// they asked for before sending it again (`converge`).
+    pub fn create(&self, service: Service, path: &str, body: &Value) -> Result<Value, ApiError> {
+        self.once(Purpose::Converge, Method::POST, service, path, Some(body))
+    }
+}
+
+/// Make sure something exists without ever creating it twice: look for it; if absent,
+/// create it; when the create fails transiently (it may or may not have happened), wait and
+/// look again before another create. Returns the thing and whether this call created it.
+pub fn converge<T>(
+    retry: &RetryPolicy,
+    mut find: impl FnMut() -> Result<Option<T>, ApiError>,
+    mut create: impl FnMut() -> Result<T, ApiError>,
+) -> Result<(T, bool), ApiError> {
+    let mut n = 0;
+    loop {
+        if let Some(found) = find()? {
+            return Ok((found, false));
+        }
+        match create() {
+            Ok(made) => return Ok((made, true)),
+            Err(e) if e.transient() && n + 1 < retry.attempts => {
+                std::thread::sleep(retry.delay(n, &e));
+                n += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// reqwest's error with its sources ("connection reset by peer" sits a few levels down).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// The human part of an OpenStack error body: Nova `{"badRequest": {"message"}}`, Neutron
+/// `{"NeutronError": {"message"}}`, Keystone `{"error": {"message"}}`, else the text start.
+fn error_message(body: &str) -> String {
+    if let Ok(v) = serde_json::from_str::<Value>(body)
+        && let Some(obj) = v.as_object()
+    {
+        for inner in obj.values() {
+            if let Some(m) = inner.get("message").and_then(Value::as_str) {
+                return m.to_string();
+            }
+        }
+    }
+    body.chars()
+        .take(200)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16, after: Option<u64>) -> ApiError {
+        ApiError::Status {
+            method: "GET".into(),
+            url: "u".into(),
+            status: code,
+            message: String::new(),
+            retry_after: after.map(Duration::from_secs),
+        }
+    }
+
+    #[test]
+    fn transient_failures_are_5xx_429_and_transport() {
+        assert!(status(500, None).transient());
+        assert!(status(503, None).transient());
+        assert!(status(429, None).transient());
+        assert!(!status(404, None).transient());
+        assert!(!status(409, None).transient());
+        assert!(
+            ApiError::Transport {
+                method: "GET".into(),
+                url: "u".into(),
+                detail: "reset".into()
+            }
+            .transient()
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_honours_retry_after() {
+        let p = RetryPolicy {
+            attempts: 5,
+            first_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(500),
+        };
+        let e = status(500, None);
+        let delays: Vec<u128> = (0..5).map(|n| p.delay(n, &e).as_millis()).collect();
+        assert_eq!(delays, [100, 200, 400, 500, 500]);
+        assert_eq!(p.delay(0, &status(429, Some(3))), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn converge_looks_again_after_a_failed_create() {
+        let p = RetryPolicy {
+            attempts: 4,
+            first_delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
+        };
+        // The first create "fails" after the cloud did it: the next look finds it.
+        let mut made = false;
+        let mut creates = 0;
+        let made_ref = std::cell::Cell::new(false);
+        let (v, created) = converge(
+            &p,
+            || Ok(made_ref.get().then_some(7)),
+            || {
+                creates += 1;
+                made_ref.set(true);
+                made = true;
+                Err(status(502, None))
+            },
+        )
+        .unwrap();
+        assert_eq!((v, created, creates), (7, false, 1));
+        assert!(made);
+    }
+
+    #[test]
+    fn error_bodies_give_their_message() {
+        assert_eq!(
+            error_message(r#"{"NeutronError": {"type": "X", "message": "Quota exceeded"}}"#),
+            "Quota exceeded"
+        );
+        assert_eq!(
+            error_message(r#"{"badRequest": {"message": "Invalid flavor", "code": 400}}"#),
+            "Invalid flavor"
+        );
+        assert_eq!(error_message("plain text"), "plain text");
+    }
+}

@@ -1,0 +1,421 @@
+#!/usr/bin/env bash
+# A real OpenStack control plane on 127.0.0.1 for the OpenStack provider's tests, from Debian 12
+# packages (release Zed): MariaDB (unix socket only), RabbitMQ, Keystone and Placement under
+# uwsgi, Glance, Nova (api, conductor, scheduler, three nova-compute with the fake virt driver)
+# and Neutron ML2 with the rig's own mechanism driver. No systemd, nothing on other addresses.
+# Facts and pitfalls: shared reference test-rigs §A.
+#
+#   rig.sh install                 apt packages (no daemon starts on its default config)
+#   rig.sh start DIR               the whole cloud; state, logs and pid files in DIR;
+#                                  writes DIR/clouds.yaml (cloud `rig`, admin, RegionOne)
+#   rig.sh start-keystone DIR PORT Keystone alone on PORT (for the Keystone client's tests)
+#   rig.sh stop DIR                stop what start started
+#
+# Endpoints: Keystone :5000/v3, Glance :9292, Placement :8778, Nova :8774/v2.1, Neutron :9696.
+# The admin user is `admin` / `adminpw`; service users are `<service>` / `<service>-pw`.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# Nova and Neutron are Debian's Python modules: always Debian's interpreter, whatever
+# `python3` is first on PATH.
+py=/usr/bin/python3
+computes=3
+rabbit_port=5672
+
+log() { printf '%s rig: %s\n' "$(date +%T)" "$*" >&2; }
+
+wait_http() { # URL NAME LOGFILE
+  for _ in $(seq 1 300); do
+    curl -s -o /dev/null "$1" && return 0
+    sleep 0.5
+  done
+  log "$2 did not answer at $1; last lines of $3:"
+  tail -n 30 "$3" >&2 || true
+  return 1
+}
+
+# Start a daemon in the background with its output in DIR/log/NAME.out and its pid in
+# DIR/run/NAME.pid.
+spawn() { # NAME COMMAND...
+  local name=$1
+  shift
+  "$@" >"$dir/log/$name.out" 2>&1 &
+  echo $! >"$dir/run/$name.pid"
+}
+
+start_mariadb() {
+  mkdir -p "$dir"/{mysql,run,log}
+  mariadb-install-db --no-defaults --datadir="$dir/mysql" --user=root \
+    --auth-root-authentication-method=socket >"$dir/log/mysql-install.log" 2>&1
+  mariadbd --no-defaults --user=root --datadir="$dir/mysql" --socket="$dir/run/mysql.sock" \
+    --skip-networking --pid-file="$dir/run/mysql.pid" --log-error="$dir/log/mysql.log" \
+    --max-connections=500 &
+  for _ in $(seq 1 100); do [ -S "$dir/run/mysql.sock" ] && break; sleep 0.2; done
+}
+
+create_db() { # NAME...
+  local sql=""
+  for db in "$@"; do
+    sql+="CREATE DATABASE $db; CREATE USER '$db'@'localhost' IDENTIFIED BY '$db-db';
+          GRANT ALL PRIVILEGES ON $db.* TO '$db'@'localhost';"
+  done
+  mariadb --no-defaults --socket="$dir/run/mysql.sock" -u root -e "$sql"
+}
+
+db_url() { echo "mysql+pymysql://$1:$1-db@localhost/$1?unix_socket=$dir/run/mysql.sock"; }
+
+authtoken() { # SERVICE-USER
+  cat <<CONF
+[keystone_authtoken]
+www_authenticate_uri = http://127.0.0.1:5000/v3
+auth_url = http://127.0.0.1:5000/v3
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $1
+password = $1-pw
+region_name = RegionOne
+CONF
+}
+
+service_auth() { # SECTION SERVICE-USER
+  cat <<CONF
+[$1]
+auth_url = http://127.0.0.1:5000/v3
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $2
+password = $2-pw
+region_name = RegionOne
+CONF
+}
+
+keystone_conf() { # PUBLIC-URL
+  mkdir -p "$dir"/{fernet,credential}
+  cat >"$dir/keystone.conf" <<CONF
+[DEFAULT]
+log_dir = $dir/log
+[database]
+connection = $(db_url keystone)
+[token]
+provider = fernet
+[fernet_tokens]
+key_repository = $dir/fernet
+[fernet_receipts]
+key_repository = $dir/fernet
+[credential]
+key_repository = $dir/credential
+[identity]
+# Test rig only: fast password hashing makes token issue take milliseconds.
+password_hash_rounds = 4
+CONF
+}
+
+keystone_bootstrap() { # PORT
+  local url="http://127.0.0.1:$1/v3/"
+  local km=(keystone-manage --config-file "$dir/keystone.conf")
+  "${km[@]}" fernet_setup --keystone-user root --keystone-group root
+  "${km[@]}" credential_setup --keystone-user root --keystone-group root
+  "${km[@]}" bootstrap --bootstrap-password adminpw --bootstrap-region-id RegionOne \
+    --bootstrap-admin-url "$url" --bootstrap-internal-url "$url" --bootstrap-public-url "$url"
+}
+
+# uwsgi's plain http socket drops kept-alive connections silently: tell clients to close.
+uwsgi_app() { # NAME PORT WSGI-FILE
+  uwsgi --plugin python3 --http-socket "127.0.0.1:$2" --wsgi-file "$3" \
+    --add-header "Connection: close" --master --processes 1 --threads 8 \
+    --pidfile "$dir/run/$1.pid" --daemonize "$dir/log/$1.log"
+}
+
+start_keystone() { # PORT
+  OS_KEYSTONE_CONFIG_DIR="$dir" OS_KEYSTONE_CONFIG_FILES=keystone.conf \
+    uwsgi_app keystone "$1" /usr/bin/keystone-wsgi-public
+  wait_http "http://127.0.0.1:$1/v3" keystone "$dir/log/keystone.log"
+}
+
+start_rabbitmq() {
+  local r=$dir/rabbit
+  mkdir -p "$r"/{mnesia,log}
+  echo '[].' >"$r/enabled_plugins"
+  # Own node name, cookie (HOME) and directories; AMQP and Erlang distribution on loopback.
+  export HOME=$r RABBITMQ_NODENAME=k8sgen-rig@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+    RABBITMQ_NODE_PORT=$rabbit_port RABBITMQ_DIST_PORT=25672 ERL_EPMD_ADDRESS=127.0.0.1 \
+    RABBITMQ_MNESIA_BASE=$r/mnesia RABBITMQ_LOG_BASE=$r/log RABBITMQ_PID_FILE=$dir/run/rabbitmq-beam.pid \
+    RABBITMQ_ENABLED_PLUGINS_FILE=$r/enabled_plugins RABBITMQ_CONFIG_FILE=$r/rabbitmq \
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  : >"$r/rabbitmq.conf"
+  spawn rabbitmq /usr/lib/rabbitmq/bin/rabbitmq-server
+  (
+    for _ in $(seq 1 240); do
+      (exec 3<>/dev/tcp/127.0.0.1/$rabbit_port) 2>/dev/null && exit 0
+      sleep 0.5
+    done
+    exit 1
+  ) || { log "rabbitmq did not start; see $r/log"; return 1; }
+}
+
+write_configs() {
+  local transport="rabbit://guest:guest@127.0.0.1:$rabbit_port/"
+  mkdir -p "$dir"/{glance/images,placement,nova/lock,neutron/lock,pylib}
+  cat >"$dir/glance/glance-api.conf" <<CONF
+[DEFAULT]
+bind_host = 127.0.0.1
+bind_port = 9292
+workers = 0
+log_file = $dir/log/glance-api.log
+[database]
+connection = $(db_url glance)
+$(authtoken glance)
+[paste_deploy]
+flavor = keystone
+config_file = /etc/glance/glance-api-paste.ini
+[glance_store]
+stores = file
+default_store = file
+filesystem_store_datadir = $dir/glance/images
+CONF
+  cat >"$dir/placement/placement.conf" <<CONF
+[DEFAULT]
+log_file = $dir/log/placement-app.log
+[placement_database]
+connection = $(db_url placement)
+[api]
+auth_strategy = keystone
+$(authtoken placement)
+CONF
+  cat >"$dir/nova/nova.conf" <<CONF
+[DEFAULT]
+transport_url = $transport
+enabled_apis = osapi_compute
+osapi_compute_listen = 127.0.0.1
+osapi_compute_listen_port = 8774
+osapi_compute_workers = 1
+compute_driver = fake.FakeDriver
+state_path = $dir/nova
+my_ip = 127.0.0.1
+# The fake hosts report 8 vCPUs and 8000 MB each; let many tiny servers fit.
+cpu_allocation_ratio = 64.0
+ram_allocation_ratio = 64.0
+disk_allocation_ratio = 64.0
+[api]
+auth_strategy = keystone
+[wsgi]
+api_paste_config = /etc/nova/api-paste.ini
+[api_database]
+connection = $(db_url nova_api)
+[database]
+connection = $(db_url nova)
+$(authtoken nova)
+$(service_auth placement placement)
+$(service_auth neutron neutron)
+[oslo_concurrency]
+lock_path = $dir/nova/lock
+[conductor]
+workers = 1
+[scheduler]
+workers = 1
+discover_hosts_in_cells_interval = 2
+[vnc]
+enabled = false
+[oslo_messaging_notifications]
+driver = noop
+CONF
+  cat >"$dir/neutron/neutron.conf" <<CONF
+[DEFAULT]
+bind_host = 127.0.0.1
+bind_port = 9696
+core_plugin = ml2
+service_plugins = router
+auth_strategy = keystone
+transport_url = $transport
+api_workers = 1
+rpc_workers = 1
+rpc_state_report_workers = 0
+dhcp_agent_notification = false
+notify_nova_on_port_status_changes = true
+notify_nova_on_port_data_changes = true
+state_path = $dir/neutron
+api_paste_config = /etc/neutron/api-paste.ini
+log_file = $dir/log/neutron-server.log
+[database]
+connection = $(db_url neutron)
+$(authtoken neutron)
+$(service_auth nova nova)
+[oslo_concurrency]
+lock_path = $dir/neutron/lock
+[ml2]
+type_drivers = flat,vxlan
+tenant_network_types = vxlan
+mechanism_drivers = k8sgen_rig
+extension_drivers = port_security
+[ml2_type_flat]
+flat_networks = public
+[ml2_type_vxlan]
+vni_ranges = 1:1000
+CONF
+  # The mechanism driver, registered as an entry point stevedore finds on PYTHONPATH.
+  cp "$here/k8sgen_rig_ml2.py" "$dir/pylib/"
+  mkdir -p "$dir/pylib/k8sgen_rig_ml2-0.dist-info"
+  printf 'Metadata-Version: 2.1\nName: k8sgen-rig-ml2\nVersion: 0\n' \
+    >"$dir/pylib/k8sgen_rig_ml2-0.dist-info/METADATA"
+  printf '[neutron.ml2.mechanism_drivers]\nk8sgen_rig = k8sgen_rig_ml2:RigMechanismDriver\n' \
+    >"$dir/pylib/k8sgen_rig_ml2-0.dist-info/entry_points.txt"
+}
+
+nova_run() { # PROGRAM ARGS... (a nova console script, by module, on Debian's python)
+  local prog=$1
+  shift
+  exec $py -c "import sys; sys.argv[0] = '$prog'; from nova.cmd.${prog#nova-} import main; sys.exit(main())" "$@"
+}
+
+cmd_start() {
+  local t0=$SECONDS
+  start_mariadb
+  create_db keystone glance placement nova_api nova nova_cell0 neutron
+  start_rabbitmq &
+  local rabbit_job=$!
+  keystone_conf
+  write_configs
+  # The schema migrations dominate start-up: run them in parallel.
+  log "database migrations"
+  local nova_conf=(--config-file "$dir/nova/nova.conf")
+  local migrations=()
+  keystone-manage --config-file "$dir/keystone.conf" db_sync &
+  migrations+=($!)
+  glance-manage --config-file "$dir/glance/glance-api.conf" db_sync >"$dir/log/glance-manage.log" 2>&1 &
+  migrations+=($!)
+  placement-manage --config-file "$dir/placement/placement.conf" db sync &
+  migrations+=($!)
+  neutron-db-manage --config-file "$dir/neutron/neutron.conf" upgrade heads >"$dir/log/neutron-db.log" 2>&1 &
+  migrations+=($!)
+  (
+    nova-manage "${nova_conf[@]}" api_db sync
+    nova-manage "${nova_conf[@]}" cell_v2 map_cell0 --database_connection "$(db_url nova_cell0)"
+    nova-manage "${nova_conf[@]}" cell_v2 create_cell --name cell1 >/dev/null
+    nova-manage "${nova_conf[@]}" db sync
+  ) >"$dir/log/nova-manage.log" 2>&1 &
+  migrations+=($!)
+  local failed=0
+  for job in "${migrations[@]}"; do
+    wait "$job" || failed=1
+  done
+  [ "$failed" = 0 ] || { log "a migration failed; see $dir/log"; return 1; }
+  log "migrations done after $((SECONDS - t0)) s"
+  keystone_bootstrap 5000
+  start_keystone 5000
+  $py "$here/rig-setup.py" identity
+  wait "$rabbit_job"
+  log "keystone and rabbitmq up after $((SECONDS - t0)) s"
+
+  OS_PLACEMENT_CONFIG_DIR="$dir/placement" uwsgi_app placement 8778 /usr/bin/placement-api
+  spawn glance-api glance-api --config-file "$dir/glance/glance-api.conf"
+  spawn nova-api nova_run nova-api "${nova_conf[@]}" --log-file "$dir/log/nova-api.log"
+  spawn nova-conductor nova_run nova-conductor "${nova_conf[@]}" --log-file "$dir/log/nova-conductor.log"
+  spawn nova-scheduler nova_run nova-scheduler "${nova_conf[@]}" --log-file "$dir/log/nova-scheduler.log"
+  PYTHONPATH="$dir/pylib" spawn neutron-server neutron-server \
+    --config-file "$dir/neutron/neutron.conf"
+  for i in $(seq 1 "$computes"); do
+    printf '[DEFAULT]\nhost = fake-%s\n' "$i" >"$dir/nova/compute-$i.conf"
+    spawn "nova-compute-$i" nova_run nova-compute "${nova_conf[@]}" \
+      --config-file "$dir/nova/compute-$i.conf" --log-file "$dir/log/nova-compute-$i.log"
+  done
+  wait_http http://127.0.0.1:8778/ placement "$dir/log/placement.log"
+  wait_http http://127.0.0.1:9292/ glance "$dir/log/glance-api.log"
+  wait_http http://127.0.0.1:8774/ nova-api "$dir/log/nova-api.log"
+  wait_http http://127.0.0.1:9696/ neutron "$dir/log/neutron-server.log"
+  log "APIs answer after $((SECONDS - t0)) s"
+  $py "$here/rig-setup.py" resources
+
+  cat >"$dir/clouds.yaml" <<YAML
+clouds:
+  rig:
+    auth:
+      auth_url: http://127.0.0.1:5000/v3
+      username: admin
+      password: adminpw
+      project_name: admin
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionOne
+    interface: public
+YAML
+  # Servers can be scheduled once every fake host has reported and been mapped to the cell
+  # (the scheduler discovers hosts every 2 s).
+  for _ in $(seq 1 240); do
+    n=$(nova-manage "${nova_conf[@]}" cell_v2 list_hosts 2>/dev/null | grep -c 'fake-' || true)
+    [ "$n" -ge "$computes" ] && break
+    sleep 1
+  done
+  [ "$n" -ge "$computes" ] || { log "only $n of $computes compute hosts mapped"; return 1; }
+  log "ready after $((SECONDS - t0)) s: $dir/clouds.yaml (cloud rig)"
+}
+
+cmd_stop() {
+  for pidfile in "$dir"/run/*.pid; do
+    [ -s "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    # uwsgi and oslo.service run workers in the same process group as their parent.
+    pkill -P "$pid" 2>/dev/null || true
+  done
+  # RabbitMQ's Erlang VM and epmd outlive the wrapper script.
+  pkill -f "k8sgen-rig@localhost" 2>/dev/null || true
+  # Whatever still names the state directory (never this script: its arguments lack the slash).
+  if pgrep -f "$dir/" >/dev/null; then
+    sleep 2
+    pkill -9 -f "$dir/" 2>/dev/null || true
+  fi
+}
+
+case "${1:-}" in
+install)
+  if [ -x /usr/bin/nova-api ] && [ -x /usr/bin/neutron-server ] && [ -x /usr/bin/glance-api ] &&
+    [ -x /usr/bin/placement-api ] && [ -x /usr/bin/keystone-manage ] &&
+    [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] && command -v uwsgi >/dev/null &&
+    command -v mariadbd >/dev/null && command -v curl >/dev/null; then
+    exit 0
+  fi
+  made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
+  fi
+  apt-get update -q
+  # Not Debian's nova-compute package: it pulls libvirt and qemu; the rig runs nova-compute
+  # from python3-nova with the fake driver.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    mariadb-server rabbitmq-server keystone glance-api placement-api nova-api \
+    nova-conductor nova-scheduler neutron-server python3-openstackclient \
+    uwsgi-plugin-python3 curl
+  if [ "$made_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+  ;;
+start)
+  dir=$(realpath -m "${2:?state dir}")
+  [ ! -e "$dir/run" ] || { log "$dir holds a rig already; stop it and remove the directory"; exit 1; }
+  mkdir -p "$dir"/{run,log}
+  if ! cmd_start; then
+    cmd_stop
+    exit 1
+  fi
+  ;;
+start-keystone)
+  dir=$(realpath -m "${2:?state dir}")
+  port=${3:?port}
+  start_mariadb
+  create_db keystone
+  keystone_conf
+  keystone-manage --config-file "$dir/keystone.conf" db_sync
+  keystone_bootstrap "$port"
+  start_keystone "$port"
+  ;;
+stop)
+  dir=$(realpath -m "${2:?state dir}")
+  cmd_stop
+  ;;
+*)
+  echo "usage: $0 install | start DIR | start-keystone DIR PORT | stop DIR" >&2
+  exit 2
+  ;;
+esac
