@@ -67,6 +67,26 @@ enum Command {
         /// Give up following the nodes after this many seconds.
         #[arg(long, default_value_t = 3600)]
         timeout: u64,
+        /// openstack: clouds.yaml entry (default: OS_CLOUD, then OS_* variables, then the spec's).
+        #[arg(long, env = "OS_CLOUD")]
+        cloud: Option<String>,
+        /// openstack: gzip each node's cloud-config (about 3x smaller user-data).
+        #[arg(long)]
+        gzip: bool,
+        /// openstack: how many ports/servers to create at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// openstack: follow until servers are ACTIVE, boot scripts finished, or the cluster is Ready.
+        #[arg(long, value_enum, default_value_t = UntilArg::Ready)]
+        until: UntilArg,
+        /// openstack: seconds between polls.
+        #[arg(long, default_value_t = 10)]
+        poll_interval: u64,
+        /// openstack: drain and delete servers the spec no longer has.
+        #[arg(long)]
+        prune: bool,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
     },
     /// Remove exactly what `up` made.
     Down {
@@ -74,6 +94,20 @@ enum Command {
         file: PathBuf,
         #[arg(long, value_enum, default_value_t = Provider::Openstack)]
         provider: Provider,
+        /// openstack: clouds.yaml entry (default: OS_CLOUD, then OS_* variables, then the spec's).
+        #[arg(long, env = "OS_CLOUD")]
+        cloud: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// List what the cluster has in the cloud, with each node's last boot step.
+    Status {
+        #[arg(short = 'f', long = "file", value_name = "cluster.yaml")]
+        file: PathBuf,
+        #[arg(long, env = "OS_CLOUD")]
+        cloud: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
     },
     /// Write DIR/<node>.user-data for every node and DIR/admin.kubeconfig.
     Render {
@@ -102,6 +136,13 @@ enum Command {
         #[arg(long, value_enum)]
         format: Option<FormatArg>,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum UntilArg {
+    Active,
+    Booted,
+    Ready,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -187,13 +228,6 @@ impl Failure {
     }
 }
 
-fn openstack_not_yet() -> Failure {
-    Failure::user("the OpenStack provider of `up`/`down` is not available in this version").hint(
-        "render with `k8sgen render` and create servers with `openstack server create --user-data`, \
-         or try the topology locally with `--provider qemu`",
-    )
-}
-
 /// Run the CLI; returns the process exit status.
 pub fn main() -> i32 {
     let cli = Cli::parse();
@@ -228,6 +262,13 @@ pub fn main() -> i32 {
             initrd,
             memory,
             timeout,
+            cloud,
+            gzip,
+            concurrency,
+            until,
+            poll_interval,
+            prune,
+            output,
         } => match provider {
             Provider::Qemu => commands::up_qemu(commands::UpQemuArgs {
                 file,
@@ -238,12 +279,39 @@ pub fn main() -> i32 {
                 memory,
                 timeout,
             }),
-            Provider::Openstack => Err(openstack_not_yet()),
+            Provider::Openstack => commands::up_openstack(commands::UpOpenStackArgs {
+                file,
+                secrets,
+                cloud,
+                gzip,
+                concurrency,
+                until: match until {
+                    UntilArg::Active => crate::up::openstack::Until::Active,
+                    UntilArg::Booted => crate::up::openstack::Until::Booted,
+                    UntilArg::Ready => crate::up::openstack::Until::Ready,
+                },
+                timeout,
+                poll_interval,
+                prune,
+                json: output == OutputFormat::Json,
+            }),
         },
-        Command::Down { file, provider } => match provider {
+        Command::Down {
+            file,
+            provider,
+            cloud,
+            output,
+        } => match provider {
             Provider::Qemu => commands::down_qemu(&file),
-            Provider::Openstack => Err(openstack_not_yet()),
+            Provider::Openstack => {
+                commands::down_openstack(&file, cloud.as_deref(), output == OutputFormat::Json)
+            }
         },
+        Command::Status {
+            file,
+            cloud,
+            output,
+        } => commands::status_openstack(&file, cloud.as_deref(), output == OutputFormat::Json),
         Command::Render {
             file,
             profile,

@@ -66,6 +66,7 @@ pub fn plan(
     };
     let pod_subnet = net(&spec.kubernetes.pod_subnet)?;
     let service_subnet = net(&spec.kubernetes.service_subnet)?;
+    let cluster_cidr = net(&spec.network.cluster.cidr)?;
     let nodes = addresses::nodes(spec)?;
     let service_base = u32::from(service_subnet.network());
     let api_service_ip = Ipv4Addr::from(service_base + 1);
@@ -155,6 +156,10 @@ pub fn plan(
             auth_url: os.auth_url.clone(),
             region: os.region.clone(),
             internal_network: spec.network.cluster.network.clone(),
+            internal_subnet: spec.network.cluster.subnet.clone(),
+            cluster_cidr,
+            api_floating_ip: spec.kubernetes.api_server.floating_ip,
+            servers: os.servers.clone(),
             credential_id_from: os.application_credential.id_from.clone(),
             credential_secret_from: os.application_credential.secret_from.clone(),
             load_balancer: os.load_balancer.as_ref().map(|lb| LoadBalancerPlan {

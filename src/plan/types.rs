@@ -113,6 +113,12 @@ pub struct OpenStackPlan {
     pub auth_url: String,
     pub region: String,
     pub internal_network: String,
+    pub internal_subnet: String,
+    pub cluster_cidr: Ipv4Net,
+    /// `up` puts a floating IP on the init master and into the API certificate and kubeconfig.
+    #[serde(rename = "apiFloatingIP")]
+    pub api_floating_ip: bool,
+    pub servers: crate::spec::Servers,
     pub credential_id_from: String,
     pub credential_secret_from: String,
     pub load_balancer: Option<LoadBalancerPlan>,

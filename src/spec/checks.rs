@@ -138,19 +138,25 @@ pub(super) fn is_uuid(s: &str) -> bool {
 
 /// Go-style duration as kubeadm's `ttl` accepts it: `0`, or any of `NNh`, `NNm`, `NNs` in order.
 pub fn is_token_ttl(s: &str) -> bool {
+    token_ttl_seconds(s).is_some()
+}
+
+/// `24h`, `1h30m`, `90s` in seconds; `0` (never expires) is `Some(0)`.
+pub fn token_ttl_seconds(s: &str) -> Option<u64> {
     if s == "0" {
-        return true;
+        return Some(0);
     }
     let mut rest = s;
-    let mut seen_any = false;
-    for unit in ['h', 'm', 's'] {
+    let mut total: Option<u64> = None;
+    for (unit, factor) in [('h', 3600), ('m', 60), ('s', 1)] {
         let digits = rest.bytes().take_while(|c| c.is_ascii_digit()).count();
         if digits > 0 && rest[digits..].starts_with(unit) {
+            let n: u64 = rest[..digits].parse().ok()?;
+            total = Some(total.unwrap_or(0) + n.checked_mul(factor)?);
             rest = &rest[digits + 1..];
-            seen_any = true;
         }
     }
-    seen_any && rest.is_empty()
+    total.filter(|_| rest.is_empty())
 }
 
 pub(super) fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {

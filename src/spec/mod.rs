@@ -8,7 +8,7 @@ mod checks;
 mod types;
 pub mod validate;
 
-pub use checks::Problem;
+pub use checks::{Problem, token_ttl_seconds};
 pub use types::*;
 pub use validate::validate;
 

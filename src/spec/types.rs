@@ -187,6 +187,35 @@ pub struct OpenStack {
     pub region: String,
     pub application_credential: ApplicationCredential,
     pub load_balancer: Option<LoadBalancer>,
+    /// What `up` creates around the servers.
+    #[serde(default)]
+    pub servers: Servers,
+}
+
+/// `up`'s choices for servers: SSH access, placement, config drive, API floating IP.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Servers {
+    /// Nova key pair injected into every server; none by default (no SSH needed).
+    pub key_pair: Option<String>,
+    /// CIDRs allowed to reach port 22; empty: no SSH rule at all.
+    #[serde(default)]
+    pub ssh_from: Vec<String>,
+    /// Masters on distinct hosts: `hard` fails a boot that cannot be placed, `soft` prefers.
+    #[serde(default)]
+    pub anti_affinity: AntiAffinity,
+    #[serde(default)]
+    pub config_drive: bool,
+    /// External network for the API floating IP (`kubernetes.apiServer.floatingIP`).
+    pub floating_network: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AntiAffinity {
+    #[default]
+    Hard,
+    Soft,
 }
 
 /// Names of environment variables holding the credential, read at render time.

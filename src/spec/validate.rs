@@ -256,6 +256,36 @@ pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
         }
     }
 
+    let servers = &os.servers;
+    for (i, cidr) in servers.ssh_from.iter().enumerate() {
+        if cidr.parse::<ipnet::Ipv4Net>().is_err() {
+            c.push(
+                format!("cloud.openstack.servers.sshFrom[{i}]"),
+                format!("`{cidr}` is not an IPv4 CIDR"),
+                "write the network SSH may come from, e.g. `198.51.100.0/24` or `203.0.113.7/32`",
+            );
+        }
+    }
+    if spec.kubernetes.api_server.floating_ip
+        && servers
+            .floating_network
+            .as_deref()
+            .is_none_or(str::is_empty)
+    {
+        c.push(
+            "cloud.openstack.servers.floatingNetwork",
+            "`kubernetes.apiServer.floatingIP: true` needs the external network to take it from",
+            "name it, e.g. `floatingNetwork: public` (`openstack network list --external`)",
+        );
+    }
+    if servers.key_pair.as_deref() == Some("") {
+        c.push(
+            "cloud.openstack.servers.keyPair",
+            "empty key pair name",
+            "remove the field, or name a key pair from `openstack keypair list`",
+        );
+    }
+
     // Bootstrap.
     if !is_token_ttl(&spec.bootstrap.token_ttl) {
         c.push(

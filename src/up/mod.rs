@@ -2,5 +2,7 @@
 //! progress. Provider facts (here: the VMs' MAC addresses) go into the plan before bundles
 //! are built, so the user-data a VM boots is exactly what `render` would write for that plan.
 
+pub mod kube;
+pub mod openstack;
 pub mod progress;
 pub mod qemu;

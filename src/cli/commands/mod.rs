@@ -1,10 +1,12 @@
 //! One function per subcommand: read inputs, call the library, write outputs, print.
 //! Shared input/output helpers live here; `secrets`, `render` and `up` have files of their own.
 
+mod openstack;
 mod render;
 mod secrets;
 mod up;
 
+pub use openstack::{UpOpenStackArgs, down_openstack, status_openstack, up_openstack};
 pub use render::{RenderArgs, render};
 pub use secrets::{secrets_export, secrets_generate, secrets_import, secrets_show};
 pub use up::{UpQemuArgs, down_qemu, up_qemu};

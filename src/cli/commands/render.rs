@@ -64,7 +64,42 @@ pub fn render(args: RenderArgs) -> Result<i32> {
                 .hint("create one with `k8sgen secrets generate --out FILE` or pass --secrets"),
         );
     };
-    let compiled = run_compile(&spec, &mut bundle, args.gzip)?;
+    // After `up`, what the cloud decided (admin MACs, API floating IP) is part of the plan
+    // the servers were built from: render that same plan.
+    let record = match &args.file {
+        Some(f) => {
+            let path = crate::up::openstack::record::path_for(f);
+            crate::up::openstack::record::load(&path)
+                .map_err(|e| Failure::user(format!("cannot read {}", path.display())).cause(e))?
+                .filter(|r| r.cluster == spec.name)
+                .map(|r| (path, r))
+        }
+        None => None,
+    };
+    let compiled = match &record {
+        Some((path, record)) => {
+            eprintln!(
+                "note: using what `up` recorded in {} (admin MACs, floating IP)",
+                path.display()
+            );
+            let plan = crate::up::openstack::record::plan_with_facts(
+                &spec,
+                &bundle,
+                &env_lookup,
+                &record.facts,
+            )
+            .map_err(|e| Failure::internal("cannot plan the cluster").cause(e))?;
+            crate::compile::build(
+                plan,
+                &mut bundle,
+                &SystemClock,
+                &mut OsEntropy,
+                Options { gzip: args.gzip },
+            )
+            .map_err(|e| Failure::internal("cannot compile the cluster").cause(e))?
+        }
+        None => run_compile(&spec, &mut bundle, args.gzip)?,
+    };
     print_warnings(&compiled);
     if let Some(over) = compiled.user_data.iter().find(|u| !u.fits_nova()) {
         return Err(Failure::user(format!(

@@ -1,0 +1,129 @@
+//! Connecting to the cloud and reading what the cluster already has there: one Keystone
+//! token, the endpoints from its catalog, and the inventory of the cluster's objects (found
+//! by tag, and by the description marker for Neutron objects whose tagging was interrupted).
+
+use super::UpError;
+use super::design::{self, Group};
+use crate::providers::openstack::api::{Api, Endpoints, Purpose};
+use crate::providers::openstack::neutron::{self, FloatingIp, Port, SecurityGroup};
+use crate::providers::openstack::nova::{self, Server, ServerGroup};
+use crate::providers::openstack::{auth, catalog, keystone};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub struct Connection {
+    pub api: Api,
+    pub project_id: String,
+    /// Where the credentials came from, for messages.
+    pub source: String,
+}
+
+/// Which clouds.yaml entry: `--cloud`, else `OS_CLOUD`, else the `OS_*` variables when
+/// `OS_AUTH_URL` is set, else the spec's `cloud.openstack.cloud`.
+pub fn choose_cloud(
+    flag: Option<&str>,
+    spec_cloud: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<String> {
+    flag.map(str::to_string)
+        .or_else(|| env("OS_CLOUD"))
+        .or_else(|| env("OS_AUTH_URL").is_none().then(|| spec_cloud.to_string()))
+}
+
+pub fn connect(
+    cloud: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+    read: &dyn Fn(&Path) -> Option<String>,
+    cwd: &Path,
+) -> Result<Connection, UpError> {
+    let cloud = auth::resolve(cloud, env, read, cwd)?;
+    let http = keystone::http_client(&cloud)?;
+    let session = keystone::authenticate(&http, &cloud)?;
+    let region = cloud.region.as_deref();
+    let endpoint =
+        |service: &str| catalog::endpoint(&session.catalog, service, region, &cloud.interface);
+    let endpoints = Endpoints::new(
+        endpoint("compute")?,
+        endpoint("network")?,
+        endpoint("image")?,
+    );
+    Ok(Connection {
+        api: Api::new(http, session.token, endpoints),
+        project_id: session.project_id.unwrap_or_default(),
+        source: cloud.source,
+    })
+}
+
+/// The cluster's objects in the cloud, by name.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub servers: BTreeMap<String, Server>,
+    pub ports: BTreeMap<String, Port>,
+    pub groups: BTreeMap<String, SecurityGroup>,
+    pub server_group: Option<ServerGroup>,
+    pub floating_ips: Vec<FloatingIp>,
+    /// Objects sharing a name that should be unique (reported, never adopted twice).
+    pub duplicates: Vec<String>,
+}
+
+impl Inventory {
+    pub fn group_id(&self, cluster: &str, group: Group) -> Option<&str> {
+        self.groups.get(&group.name(cluster)).map(|g| g.id.as_str())
+    }
+}
+
+fn by_name<T>(
+    items: Vec<T>,
+    id: impl Fn(&T) -> &str,
+    name: impl Fn(&T) -> &str,
+    duplicates: &mut Vec<String>,
+) -> BTreeMap<String, T> {
+    let mut map: BTreeMap<String, T> = BTreeMap::new();
+    let mut seen_ids = std::collections::BTreeSet::new();
+    for item in items {
+        if !seen_ids.insert(id(&item).to_string()) {
+            continue;
+        }
+        let key = name(&item).to_string();
+        match map.entry(key) {
+            std::collections::btree_map::Entry::Occupied(e) => {
+                duplicates.push(format!("{} ({})", e.key(), id(&item)))
+            }
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(item);
+            }
+        }
+    }
+    map
+}
+
+/// Read everything of `cluster`: 8 list calls whatever the cluster's size.
+pub fn inventory(api: &Api, cluster: &str, purpose: Purpose) -> Result<Inventory, UpError> {
+    let tag = design::cluster_tag(cluster);
+    let marker = design::marker(cluster);
+    let mut duplicates = Vec::new();
+    let servers = nova::servers_tagged(api, &tag, purpose)?;
+    let servers = by_name(servers, |s| &s.id, |s| &s.name, &mut duplicates);
+    let mut ports = neutron::ports_tagged(api, &tag)?;
+    ports.extend(neutron::ports_described(api, &marker)?);
+    let ports = by_name(ports, |p| &p.id, |p| &p.name, &mut duplicates);
+    let mut groups = neutron::security_groups_tagged(api, &tag)?;
+    groups.extend(neutron::security_groups_described(api, &marker)?);
+    let groups = by_name(groups, |g| &g.id, |g| &g.name, &mut duplicates);
+    let group_name = design::server_group_name(cluster);
+    let server_group = nova::server_groups(api)?
+        .into_iter()
+        .find(|g| g.name == group_name);
+    let mut fips = neutron::floating_ips_tagged(api, &tag)?;
+    fips.extend(neutron::floating_ips_described(api, &marker)?);
+    let mut seen = std::collections::BTreeSet::new();
+    fips.retain(|f| seen.insert(f.id.clone()));
+    Ok(Inventory {
+        servers,
+        ports,
+        groups,
+        server_group,
+        floating_ips: fips,
+        duplicates,
+    })
+}

@@ -1,0 +1,478 @@
+//! Creating what is missing, in dependency order: security groups and their rules, the
+//! masters' server group, all ports (one bulk request, then tags), the API floating IP; then
+//! the plan gets what Neutron decided, user-data is built, and the missing servers are created
+//! in parallel. Each create is preceded by a look (inventory, or a fresh list after a failed
+//! create), so a rerun after any interruption creates only what is still missing.
+
+use super::cloud::Inventory;
+use super::design::{self, Group, Nic, PortPlace, ServerPlace};
+use super::preflight::Resolved;
+use super::record::{Facts, NodeRecord, Record};
+use super::{Event, UpError};
+use crate::plan::{NodePlan, Plan, Role};
+use crate::providers::openstack::api::{Api, ApiError, converge};
+use crate::providers::openstack::neutron::{self, Port};
+use crate::providers::openstack::nova;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Run `work` over `items` on at most `limit` threads; results in input order.
+pub fn parallel<T: Sync, R: Send>(
+    items: &[T],
+    limit: usize,
+    work: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..limit.clamp(1, items.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let r = work(item);
+                    *results[i].lock().expect("result slot") = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .expect("result slot")
+                .expect("every item ran")
+        })
+        .collect()
+}
+
+/// Security groups with exactly the designed rules. Returns group → ID.
+pub fn security_groups(
+    api: &Api,
+    plan: &Plan,
+    inventory: &mut Inventory,
+    report: &dyn Fn(Event),
+) -> Result<BTreeMap<Group, String>, UpError> {
+    let cluster = &plan.cluster_name;
+    let marker = design::marker(cluster);
+    let tag = design::cluster_tag(cluster);
+    let mut ids = BTreeMap::new();
+    for group in Group::ALL {
+        let name = group.name(cluster);
+        let (sg, created) = match inventory.groups.get(&name) {
+            Some(sg) => (sg.clone(), false),
+            None => converge(
+                &api.retry,
+                || {
+                    Ok(neutron::security_groups_described(api, &marker)?
+                        .into_iter()
+                        .find(|g| g.name == name))
+                },
+                || neutron::create_security_group(api, &name, &marker),
+            )?,
+        };
+        if created {
+            report(Event::Created {
+                kind: "security group",
+                name: name.clone(),
+            });
+        }
+        if !sg.tags.contains(&tag) {
+            neutron::set_tags(api, "security-groups", &sg.id, std::slice::from_ref(&tag))?;
+        }
+        ids.insert(group, sg.id.clone());
+        inventory.groups.insert(name, sg);
+    }
+    let id_of = |g: Group| ids[&g].clone();
+    for group in Group::ALL {
+        let sg = &inventory.groups[&group.name(cluster)];
+        let designed = design::rules(plan, group);
+        // Rules added since the inventory (a create that failed after Neutron did it) are
+        // found again by listing the group before each retry.
+        let missing = |existing: &[neutron::Rule]| -> Vec<serde_json::Value> {
+            designed
+                .iter()
+                .filter(|r| !existing.iter().any(|e| design::matches(e, r, &id_of)))
+                .map(|r| design::rule_body(r, &sg.id, &id_of))
+                .collect()
+        };
+        let extra: Vec<&neutron::Rule> = sg
+            .security_group_rules
+            .iter()
+            .filter(|e| !designed.iter().any(|r| design::matches(e, r, &id_of)))
+            .collect();
+        for rule in extra {
+            neutron::delete(api, "security-group-rules", &rule.id)?;
+            report(Event::Note(format!(
+                "removed a rule from {} that the design does not have",
+                sg.name
+            )));
+        }
+        let mut todo = missing(&sg.security_group_rules);
+        let mut attempt = 0;
+        while !todo.is_empty() {
+            match neutron::create_rules(api, &todo) {
+                Ok(made) => {
+                    report(Event::Created {
+                        kind: "security group rules",
+                        name: format!("{} ({})", sg.name, made.len()),
+                    });
+                    break;
+                }
+                Err(e) if e.transient() && attempt + 1 < api.retry.attempts => {
+                    std::thread::sleep(api.retry.delay(attempt, &e));
+                    attempt += 1;
+                    let now = neutron::security_groups_described(api, &marker)?
+                        .into_iter()
+                        .find(|g| g.id == sg.id)
+                        .map(|g| g.security_group_rules)
+                        .unwrap_or_default();
+                    todo = missing(&now);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// The masters' anti-affinity group; an existing one with another policy is an error.
+pub fn server_group(
+    api: &Api,
+    plan: &Plan,
+    inventory: &mut Inventory,
+    report: &dyn Fn(Event),
+) -> Result<String, UpError> {
+    let name = design::server_group_name(&plan.cluster_name);
+    let policy = design::server_group_policy(plan.openstack.servers.anti_affinity);
+    let (group, created) = match &inventory.server_group {
+        Some(g) => (g.clone(), false),
+        None => converge(
+            &api.retry,
+            || {
+                Ok(nova::server_groups(api)?
+                    .into_iter()
+                    .find(|g| g.name == name))
+            },
+            || nova::create_server_group(api, &name, policy),
+        )?,
+    };
+    if created {
+        report(Event::Created {
+            kind: "server group",
+            name: name.clone(),
+        });
+    } else if group.policy != policy {
+        return Err(UpError::Conflict {
+            what: format!("server group {name} has policy {}, the spec asks for {policy}", group.policy),
+            hint: "Nova cannot change a group's policy: run `k8sgen down` first, or set antiAffinity to match".into(),
+        });
+    }
+    inventory.server_group = Some(group.clone());
+    Ok(group.id)
+}
+
+/// Every node's ports: missing ones in one bulk create, then tagged; existing ones checked
+/// against the plan (a port with another address than planned is a conflict, never mended
+/// silently).
+pub fn ports(
+    api: &Api,
+    plan: &Plan,
+    resolved: &Resolved,
+    groups: &BTreeMap<Group, String>,
+    inventory: &mut Inventory,
+    concurrency: usize,
+    report: &dyn Fn(Event),
+) -> Result<(), UpError> {
+    let cluster = &plan.cluster_name;
+    let marker = design::marker(cluster);
+    let tag = design::cluster_tag(cluster);
+    let group_id = |g: Group| groups[&g].clone();
+    let body = |node: &NodePlan, nic: Nic| {
+        let place = match nic {
+            Nic::Cluster => PortPlace {
+                network_id: &resolved.cluster_network_id,
+                subnet_id: Some(&resolved.cluster_subnet_id),
+            },
+            Nic::Admin => PortPlace {
+                network_id: resolved.admin_network_id.as_deref().unwrap_or_default(),
+                subnet_id: resolved.admin_subnet_id.as_deref(),
+            },
+        };
+        design::port_body(plan, node, nic, &place, &group_id)
+    };
+    let wanted: Vec<(&NodePlan, Nic)> = plan
+        .nodes
+        .iter()
+        .flat_map(|n| design::nics(plan).into_iter().map(move |nic| (n, nic)))
+        .collect();
+    for (node, nic) in &wanted {
+        if let (Nic::Cluster, Some(port)) = (
+            nic,
+            inventory.ports.get(&design::port_name(&node.name, *nic)),
+        ) {
+            let ip = node.address.to_string();
+            if !port.fixed_ips.iter().any(|f| f.ip_address == ip) {
+                return Err(UpError::Conflict {
+                    what: format!(
+                        "port {} has {}, the plan gives {} {ip}",
+                        port.name,
+                        port.fixed_ips.iter().map(|f| f.ip_address.as_str()).collect::<Vec<_>>().join(", "),
+                        node.name
+                    ),
+                    hint: "addresses cannot move under a running node: restore the spec's addresses or `k8sgen down` first".into(),
+                });
+            }
+        }
+    }
+    // Bulk create in chunks; after a failed chunk, look again and send only what is missing.
+    const CHUNK: usize = 50;
+    let mut attempt = 0;
+    loop {
+        let todo: Vec<(&NodePlan, Nic)> = wanted
+            .iter()
+            .filter(|(n, nic)| {
+                !inventory
+                    .ports
+                    .contains_key(&design::port_name(&n.name, *nic))
+            })
+            .copied()
+            .collect();
+        if todo.is_empty() {
+            break;
+        }
+        let chunk: Vec<serde_json::Value> = todo
+            .iter()
+            .take(CHUNK)
+            .map(|(n, nic)| body(n, *nic))
+            .collect();
+        match neutron::create_ports(api, &chunk) {
+            Ok(made) => {
+                report(Event::Created {
+                    kind: "ports",
+                    name: format!("{} in one request", made.len()),
+                });
+                for p in made {
+                    inventory.ports.insert(p.name.clone(), p);
+                }
+            }
+            Err(e) if e.transient() && attempt + 1 < api.retry.attempts => {
+                std::thread::sleep(api.retry.delay(attempt, &e));
+                attempt += 1;
+                for p in neutron::ports_described(api, &marker)? {
+                    inventory.ports.entry(p.name.clone()).or_insert(p);
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let untagged: Vec<Port> = wanted
+        .iter()
+        .filter_map(|(n, nic)| inventory.ports.get(&design::port_name(&n.name, *nic)))
+        .filter(|p| !p.tags.contains(&tag))
+        .cloned()
+        .collect();
+    let tagged = parallel(&untagged, concurrency, |p| {
+        neutron::set_tags(api, "ports", &p.id, std::slice::from_ref(&tag)).map(|_| p.name.clone())
+    });
+    for name in tagged {
+        let name = name?;
+        if let Some(p) = inventory.ports.get_mut(&name) {
+            p.tags.push(tag.clone());
+        }
+    }
+    Ok(())
+}
+
+/// The API floating IP on the init master's cluster port; its address.
+pub fn floating_ip(
+    api: &Api,
+    plan: &Plan,
+    resolved: &Resolved,
+    inventory: &mut Inventory,
+    report: &dyn Fn(Event),
+) -> Result<Option<String>, UpError> {
+    if !plan.openstack.api_floating_ip {
+        return Ok(None);
+    }
+    let cluster = &plan.cluster_name;
+    let marker = design::marker(cluster);
+    let tag = design::cluster_tag(cluster);
+    let init = plan
+        .nodes
+        .iter()
+        .find(|n| n.role == Role::Init)
+        .expect("plan has an init master");
+    let port = &inventory.ports[&design::port_name(&init.name, Nic::Cluster)];
+    let network = resolved.floating_network_id.clone().unwrap_or_default();
+    let (fip, created) = match inventory.floating_ips.first() {
+        Some(f) => (f.clone(), false),
+        None => converge(
+            &api.retry,
+            || {
+                Ok(neutron::floating_ips_described(api, &marker)?
+                    .into_iter()
+                    .next())
+            },
+            || neutron::create_floating_ip(api, &network, &port.id, &marker),
+        )?,
+    };
+    if created {
+        report(Event::Created {
+            kind: "floating IP",
+            name: fip.floating_ip_address.clone(),
+        });
+    }
+    if fip.port_id.as_deref() != Some(port.id.as_str()) {
+        api.put(
+            crate::providers::openstack::api::Service::Network,
+            &format!("/floatingips/{}", fip.id),
+            &serde_json::json!({"floatingip": {"port_id": port.id}}),
+        )?;
+    }
+    if !fip.tags.contains(&tag) {
+        neutron::set_tags(api, "floatingips", &fip.id, std::slice::from_ref(&tag))?;
+    }
+    inventory.floating_ips = vec![fip.clone()];
+    Ok(Some(fip.floating_ip_address))
+}
+
+/// What Neutron decided, for the plan.
+pub fn facts(plan: &Plan, inventory: &Inventory, floating_ip: Option<String>) -> Facts {
+    let admin_macs = if plan.admin_nic.is_some() {
+        plan.nodes
+            .iter()
+            .filter_map(|n| {
+                inventory
+                    .ports
+                    .get(&design::port_name(&n.name, Nic::Admin))
+                    .map(|p| (n.name.clone(), p.mac_address.to_lowercase()))
+            })
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    Facts {
+        admin_macs,
+        api_floating_ip: floating_ip,
+    }
+}
+
+/// Create the servers that do not exist yet, at most `concurrency` at a time. A create that
+/// fails transiently is retried only after listing the cluster's servers again.
+#[allow(clippy::too_many_arguments)]
+pub fn servers(
+    api: &Api,
+    plan: &Plan,
+    resolved: &Resolved,
+    server_group_id: &str,
+    inventory: &Inventory,
+    user_data: &BTreeMap<String, String>,
+    concurrency: usize,
+    report: &(dyn Fn(Event) + Sync),
+) -> Result<BTreeMap<String, String>, UpError> {
+    let tag = design::cluster_tag(&plan.cluster_name);
+    let missing: Vec<&NodePlan> = plan
+        .nodes
+        .iter()
+        .filter(|n| !inventory.servers.contains_key(&n.name))
+        .collect();
+    report(Event::ServersToCreate {
+        total: missing.len(),
+    });
+    let results = parallel(
+        &missing,
+        concurrency,
+        |node| -> Result<(String, String), ApiError> {
+            let port_ids: Vec<String> = design::nics(plan)
+                .into_iter()
+                .map(|nic| {
+                    inventory.ports[&design::port_name(&node.name, nic)]
+                        .id
+                        .clone()
+                })
+                .collect();
+            let place = ServerPlace {
+                image_id: &resolved.image_id,
+                flavor_id: &resolved.flavor_ids[&node.flavor],
+                port_ids,
+                server_group_id: Some(server_group_id),
+            };
+            let (body, hints) = design::server_body(plan, node, &place, &user_data[&node.name]);
+            let (id, _) = converge(
+                &api.retry,
+                || {
+                    Ok(nova::servers_tagged(
+                        api,
+                        &tag,
+                        crate::providers::openstack::api::Purpose::Converge,
+                    )?
+                    .into_iter()
+                    .find(|s| s.name == node.name)
+                    .map(|s| s.id))
+                },
+                || nova::create_server(api, &body, hints.as_ref()),
+            )?;
+            report(Event::ServerCreated {
+                node: node.name.clone(),
+            });
+            Ok((node.name.clone(), id))
+        },
+    );
+    let mut ids: BTreeMap<String, String> = inventory
+        .servers
+        .iter()
+        .map(|(n, s)| (n.clone(), s.id.clone()))
+        .collect();
+    for r in results {
+        let (name, id) = r?;
+        ids.insert(name, id);
+    }
+    Ok(ids)
+}
+
+/// The record of everything the cluster has now.
+pub fn record(
+    plan: &Plan,
+    inventory: &Inventory,
+    facts: &Facts,
+    server_ids: &BTreeMap<String, String>,
+) -> Record {
+    let cluster = &plan.cluster_name;
+    let nodes = plan
+        .nodes
+        .iter()
+        .map(|n| {
+            let ports = design::nics(plan)
+                .into_iter()
+                .filter_map(|nic| {
+                    inventory
+                        .ports
+                        .get(&design::port_name(&n.name, nic))
+                        .map(|p| (nic.suffix().to_string(), p.id.clone()))
+                })
+                .collect();
+            (
+                n.name.clone(),
+                NodeRecord {
+                    server_id: server_ids.get(&n.name).cloned(),
+                    ports,
+                },
+            )
+        })
+        .collect();
+    Record {
+        cluster: cluster.clone(),
+        tag: design::cluster_tag(cluster),
+        facts: facts.clone(),
+        nodes,
+        security_groups: inventory
+            .groups
+            .iter()
+            .map(|(n, g)| (n.clone(), g.id.clone()))
+            .collect(),
+        server_group: inventory.server_group.as_ref().map(|g| g.id.clone()),
+        floating_ip: inventory.floating_ips.first().map(|f| f.id.clone()),
+    }
+}

@@ -1,0 +1,443 @@
+//! What `up` wants to exist for a plan, as pure data: names, the cluster tag and description
+//! marker, security-group rules, port and server request bodies. No I/O, so every choice here
+//! is unit-tested and `down`/`status` recognise exactly what `up` makes.
+
+use crate::plan::{NodePlan, Plan, Role};
+use crate::spec::AntiAffinity;
+use serde_json::{Value, json};
+
+/// Tag on every server, port, security group and floating IP of the cluster.
+pub fn cluster_tag(cluster: &str) -> String {
+    format!("k8sgen-cluster={cluster}")
+}
+
+/// Description of every Neutron object of the cluster: Neutron tags only after a create, so
+/// an object whose tagging was interrupted is still recognised by this.
+pub fn marker(cluster: &str) -> String {
+    format!("k8sgen cluster {cluster}")
+}
+
+/// The anti-affinity group of the masters (Nova server groups carry no tags).
+pub fn server_group_name(cluster: &str) -> String {
+    format!("{cluster}-masters")
+}
+
+pub fn server_group_policy(a: AntiAffinity) -> &'static str {
+    match a {
+        AntiAffinity::Hard => "anti-affinity",
+        AntiAffinity::Soft => "soft-anti-affinity",
+    }
+}
+
+/// A node's network interfaces, in the order the server gets them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Nic {
+    /// First NIC: node IP, default route, Kubernetes traffic.
+    Cluster,
+    /// Second NIC on the admin network.
+    Admin,
+}
+
+impl Nic {
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Nic::Cluster => "cluster",
+            Nic::Admin => "admin",
+        }
+    }
+}
+
+pub fn port_name(node: &str, nic: Nic) -> String {
+    format!("{node}-{}", nic.suffix())
+}
+
+/// The NICs every node of this plan has.
+pub fn nics(plan: &Plan) -> Vec<Nic> {
+    if plan.admin_nic.is_some() {
+        vec![Nic::Cluster, Nic::Admin]
+    } else {
+        vec![Nic::Cluster]
+    }
+}
+
+/// The two security groups: every node's, and the masters' on top.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Group {
+    Node,
+    Master,
+}
+
+impl Group {
+    pub const ALL: [Group; 2] = [Group::Node, Group::Master];
+    pub fn name(self, cluster: &str) -> String {
+        match self {
+            Group::Node => format!("{cluster}-node"),
+            Group::Master => format!("{cluster}-master"),
+        }
+    }
+}
+
+/// Where a rule admits traffic from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Remote {
+    Any,
+    Cidr(String),
+    Group(Group),
+}
+
+/// One security-group rule as designed (Neutron adds nothing else but its two default
+/// egress rules, which the design lists too, so "exactly these rules" can be checked).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RuleSpec {
+    pub ingress: bool,
+    pub ipv6: bool,
+    /// `None`: any protocol. Otherwise Neutron's name or number (`tcp`, `icmp`, `4`).
+    pub protocol: Option<&'static str>,
+    pub ports: Option<(u16, u16)>,
+    pub remote: Remote,
+    pub why: &'static str,
+}
+
+fn ingress(
+    protocol: Option<&'static str>,
+    ports: Option<(u16, u16)>,
+    remote: Remote,
+    why: &'static str,
+) -> RuleSpec {
+    RuleSpec {
+        ingress: true,
+        ipv6: false,
+        protocol,
+        ports,
+        remote,
+        why,
+    }
+}
+
+/// The rules of `group`: what this topology needs and nothing more.
+pub fn rules(plan: &Plan, group: Group) -> Vec<RuleSpec> {
+    let egress = |ipv6| RuleSpec {
+        ingress: false,
+        ipv6,
+        protocol: None,
+        ports: None,
+        remote: Remote::Any,
+        why: "Neutron's default egress rule",
+    };
+    let mut r = vec![egress(false), egress(true)];
+    match group {
+        Group::Node => {
+            r.push(ingress(
+                Some("icmp"),
+                None,
+                Remote::Any,
+                "ping and path-MTU discovery",
+            ));
+            r.push(ingress(
+                Some("tcp"),
+                Some((10250, 10250)),
+                Remote::Group(Group::Node),
+                "kubelet API (logs, exec, metrics)",
+            ));
+            if plan.kube_router_bgp {
+                r.push(ingress(
+                    Some("tcp"),
+                    Some((179, 179)),
+                    Remote::Group(Group::Node),
+                    "kube-router BGP between nodes",
+                ));
+                r.push(ingress(
+                    Some("4"),
+                    None,
+                    Remote::Group(Group::Node),
+                    "kube-router IP-in-IP tunnels across subnets",
+                ));
+            }
+            r.push(ingress(
+                None,
+                None,
+                Remote::Cidr(plan.pod_subnet.to_string()),
+                "pod-to-pod traffic, routed without encapsulation inside the subnet",
+            ));
+            for cidr in &plan.openstack.servers.ssh_from {
+                r.push(ingress(
+                    Some("tcp"),
+                    Some((22, 22)),
+                    Remote::Cidr(cidr.clone()),
+                    "SSH, as the spec asks",
+                ));
+            }
+            if plan.openstack.load_balancer.is_some() {
+                r.push(ingress(
+                    Some("tcp"),
+                    Some((30000, 32767)),
+                    Remote::Cidr(plan.openstack.cluster_cidr.to_string()),
+                    "NodePorts behind Octavia load balancers",
+                ));
+            }
+        }
+        Group::Master => {
+            r.push(ingress(
+                Some("tcp"),
+                Some((6443, 6443)),
+                Remote::Any,
+                "Kubernetes API",
+            ));
+            r.push(ingress(
+                Some("tcp"),
+                Some((2379, 2380)),
+                Remote::Group(Group::Master),
+                "etcd clients and peers between masters",
+            ));
+        }
+    }
+    r.sort();
+    r
+}
+
+/// The Neutron request body of a designed rule.
+pub fn rule_body(rule: &RuleSpec, group_id: &str, ids: &dyn Fn(Group) -> String) -> Value {
+    let mut body = json!({
+        "security_group_id": group_id,
+        "direction": if rule.ingress { "ingress" } else { "egress" },
+        "ethertype": if rule.ipv6 { "IPv6" } else { "IPv4" },
+        "description": rule.why,
+    });
+    if let Some(p) = rule.protocol {
+        body["protocol"] = json!(p);
+    }
+    if let Some((min, max)) = rule.ports {
+        body["port_range_min"] = json!(min);
+        body["port_range_max"] = json!(max);
+    }
+    match &rule.remote {
+        Remote::Any => {}
+        Remote::Cidr(c) => body["remote_ip_prefix"] = json!(c),
+        Remote::Group(g) => body["remote_group_id"] = json!(ids(*g)),
+    }
+    body
+}
+
+/// The designed rule an existing Neutron rule is, if any (protocol names as Neutron returns
+/// them; `0.0.0.0/0` is the same as no prefix).
+pub fn matches(
+    existing: &crate::providers::openstack::neutron::Rule,
+    rule: &RuleSpec,
+    ids: &dyn Fn(Group) -> String,
+) -> bool {
+    let prefix = existing
+        .remote_ip_prefix
+        .as_deref()
+        .filter(|p| *p != "0.0.0.0/0" && *p != "::/0");
+    let remote_ok = match &rule.remote {
+        Remote::Any => prefix.is_none() && existing.remote_group_id.is_none(),
+        Remote::Cidr(c) => prefix == Some(c.as_str()) && existing.remote_group_id.is_none(),
+        Remote::Group(g) => {
+            prefix.is_none() && existing.remote_group_id.as_deref() == Some(ids(*g).as_str())
+        }
+    };
+    let protocol_ok = match (rule.protocol, existing.protocol.as_deref()) {
+        (None, None) => true,
+        (Some("4"), Some(p)) => p == "4" || p == "ipip",
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    };
+    let ports = existing.port_range_min.zip(existing.port_range_max);
+    remote_ok
+        && protocol_ok
+        && (existing.direction == "ingress") == rule.ingress
+        && (existing.ethertype == "IPv6") == rule.ipv6
+        && ports == rule.ports
+}
+
+/// Security groups a node's NIC belongs to.
+pub fn port_groups(node: &NodePlan, nic: Nic) -> Vec<Group> {
+    match (nic, node.role.is_master()) {
+        (Nic::Cluster, true) => vec![Group::Node, Group::Master],
+        _ => vec![Group::Node],
+    }
+}
+
+/// Where a port goes: its network and, for a fixed address, subnet.
+pub struct PortPlace<'a> {
+    pub network_id: &'a str,
+    pub subnet_id: Option<&'a str>,
+}
+
+/// The Neutron body of one port. The cluster NIC carries the node IP the plan chose and
+/// admits the pod and service CIDRs (kube-router routes pod subnets and service IPs through
+/// it); the admin NIC gets the static address when the plan has one, else Neutron's pick.
+pub fn port_body(
+    plan: &Plan,
+    node: &NodePlan,
+    nic: Nic,
+    place: &PortPlace,
+    groups: &dyn Fn(Group) -> String,
+) -> Value {
+    let security_groups: Vec<String> = port_groups(node, nic).into_iter().map(groups).collect();
+    let mut body = json!({
+        "name": port_name(&node.name, nic),
+        "description": marker(&plan.cluster_name),
+        "network_id": place.network_id,
+        "port_security_enabled": true,
+        "security_groups": security_groups,
+    });
+    let fixed = |ip: String| match place.subnet_id {
+        Some(subnet) => json!([{"subnet_id": subnet, "ip_address": ip}]),
+        None => json!([{"ip_address": ip}]),
+    };
+    match nic {
+        Nic::Cluster => {
+            body["fixed_ips"] = fixed(node.address.to_string());
+            body["allowed_address_pairs"] = json!([
+                {"ip_address": plan.pod_subnet.to_string()},
+                {"ip_address": plan.service_subnet.to_string()},
+            ]);
+        }
+        Nic::Admin => {
+            if let Some(a) = node.admin_address {
+                body["fixed_ips"] = fixed(a.addr().to_string());
+            }
+        }
+    }
+    body
+}
+
+/// Image, flavor and key pair resolved by pre-flight.
+pub struct ServerPlace<'a> {
+    pub image_id: &'a str,
+    pub flavor_id: &'a str,
+    pub port_ids: Vec<String>,
+    pub server_group_id: Option<&'a str>,
+}
+
+/// The Nova `server` object and scheduler hints of one node. Tags go in the create body
+/// (microversion 2.52), so a server is never untagged.
+pub fn server_body(
+    plan: &Plan,
+    node: &NodePlan,
+    place: &ServerPlace,
+    user_data_base64: &str,
+) -> (Value, Option<Value>) {
+    let servers = &plan.openstack.servers;
+    let mut server = json!({
+        "name": node.name,
+        "imageRef": place.image_id,
+        "flavorRef": place.flavor_id,
+        "networks": place.port_ids.iter().map(|p| json!({"port": p})).collect::<Vec<_>>(),
+        "user_data": user_data_base64,
+        "tags": [cluster_tag(&plan.cluster_name)],
+        "metadata": {
+            "k8sgen-cluster": plan.cluster_name,
+            "k8sgen-role": node.role.as_str(),
+            "k8sgen-pool": node.pool,
+        },
+    });
+    if let Some(key) = &servers.key_pair {
+        server["key_name"] = json!(key);
+    }
+    if servers.config_drive {
+        server["config_drive"] = json!(true);
+    }
+    let hints = match (node.role, place.server_group_id) {
+        (Role::Init | Role::ControlPlane, Some(group)) => Some(json!({"group": group})),
+        _ => None,
+    };
+    (server, hints)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_of(profile: &str) -> Plan {
+        let spec =
+            crate::spec::load("p.yaml", crate::profiles::find(profile).unwrap().text).unwrap();
+        let bundle = crate::pki::Bundle::from_yaml(
+            "fixture",
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/secrets.yaml"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        crate::plan::plan(&spec, &bundle, &|_| None).unwrap()
+    }
+
+    #[test]
+    fn masters_get_api_and_etcd_rules_nodes_the_rest() {
+        let plan = plan_of("openstack-ha");
+        let master: Vec<_> = rules(&plan, Group::Master)
+            .into_iter()
+            .filter(|r| r.ingress)
+            .map(|r| (r.protocol, r.ports, r.remote))
+            .collect();
+        assert_eq!(
+            master,
+            [
+                (
+                    Some("tcp"),
+                    Some((2379, 2380)),
+                    Remote::Group(Group::Master)
+                ),
+                (Some("tcp"), Some((6443, 6443)), Remote::Any),
+            ]
+        );
+        let node = rules(&plan, Group::Node);
+        assert!(
+            node.iter()
+                .any(|r| r.protocol == Some("tcp") && r.ports == Some((179, 179)))
+        );
+        assert!(node.iter().any(|r| r.protocol == Some("4")));
+        assert!(
+            !node.iter().any(|r| r.ports == Some((22, 22))),
+            "no SSH unless asked"
+        );
+    }
+
+    #[test]
+    fn cluster_port_has_the_planned_ip_and_pod_and_service_pairs() {
+        let plan = plan_of("openstack-ha");
+        let node = &plan.nodes[0];
+        let place = PortPlace {
+            network_id: "net",
+            subnet_id: Some("sub"),
+        };
+        let body = port_body(&plan, node, Nic::Cluster, &place, &|g| format!("sg-{g:?}"));
+        assert_eq!(body["fixed_ips"][0]["ip_address"], node.address.to_string());
+        assert_eq!(
+            body["allowed_address_pairs"][0]["ip_address"],
+            "10.244.0.0/16"
+        );
+        assert_eq!(
+            body["allowed_address_pairs"][1]["ip_address"],
+            "10.96.0.0/12"
+        );
+        assert_eq!(body["security_groups"], json!(["sg-Node", "sg-Master"]));
+        assert_eq!(body["description"], "k8sgen cluster demo");
+        let admin = port_body(&plan, node, Nic::Admin, &place, &|g| format!("sg-{g:?}"));
+        assert!(admin.get("allowed_address_pairs").is_none());
+        assert!(
+            admin.get("fixed_ips").is_none(),
+            "DHCP admin network: Neutron picks"
+        );
+    }
+
+    #[test]
+    fn only_masters_join_the_server_group() {
+        let plan = plan_of("openstack-ha");
+        let place = ServerPlace {
+            image_id: "img",
+            flavor_id: "fl",
+            port_ids: vec!["p1".into(), "p2".into()],
+            server_group_id: Some("g"),
+        };
+        let (server, hints) = server_body(&plan, &plan.nodes[0], &place, "dWQ=");
+        assert_eq!(hints, Some(json!({"group": "g"})));
+        assert_eq!(server["tags"], json!(["k8sgen-cluster=demo"]));
+        assert_eq!(server["networks"], json!([{"port": "p1"}, {"port": "p2"}]));
+        let worker = plan.nodes.iter().find(|n| n.role == Role::Worker).unwrap();
+        assert_eq!(server_body(&plan, worker, &place, "").1, None);
+    }
+}

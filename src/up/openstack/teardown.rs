@@ -1,0 +1,210 @@
+//! `down` and `status`: both start from the same inventory `up` uses (objects carrying the
+//! cluster's tag, Neutron objects with its description marker, the masters' server group by
+//! name), so `down` removes exactly what `up` made and nothing else in the project.
+
+use super::cloud::{self, Inventory};
+use super::{Event, UpError};
+use crate::providers::openstack::api::{Api, Purpose};
+use crate::providers::openstack::{neutron, nova};
+use crate::up::progress::{self, NodeState};
+use std::time::{Duration, Instant};
+
+/// How many objects of each kind `down` deleted.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Removed {
+    pub servers: usize,
+    pub floating_ips: usize,
+    pub ports: usize,
+    pub server_groups: usize,
+    pub security_groups: usize,
+}
+
+impl Removed {
+    pub fn total(&self) -> usize {
+        self.servers + self.floating_ips + self.ports + self.server_groups + self.security_groups
+    }
+}
+
+/// Delete the cluster's servers (and wait until Nova has let go of their ports), then its
+/// floating IPs, ports, server group and security groups. Safe to run again at any point.
+pub fn down(
+    api: &Api,
+    cluster: &str,
+    wait: Duration,
+    report: &dyn Fn(Event),
+) -> Result<Removed, UpError> {
+    let inventory = cloud::inventory(api, cluster, Purpose::Converge)?;
+    for dup in &inventory.duplicates {
+        report(Event::Note(format!("also removing duplicate {dup}")));
+    }
+    let mut removed = Removed::default();
+    let server_ids: Vec<&String> = inventory.servers.values().map(|s| &s.id).collect();
+    let deleted = super::converge::parallel(&server_ids, 8, |id| nova::delete_server(api, id));
+    for (name, r) in inventory.servers.keys().zip(deleted) {
+        if r? {
+            removed.servers += 1;
+            report(Event::Deleted {
+                kind: "server",
+                name: name.clone(),
+            });
+        }
+    }
+    let tag = super::design::cluster_tag(cluster);
+    let deadline = Instant::now() + wait;
+    while !nova::servers_tagged(api, &tag, Purpose::Poll)?.is_empty() {
+        if Instant::now() > deadline {
+            return Err(UpError::Conflict {
+                what: "servers are still being deleted".into(),
+                hint: "run `k8sgen down` again in a minute".into(),
+            });
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    for fip in &inventory.floating_ips {
+        if neutron::delete(api, "floatingips", &fip.id)? {
+            removed.floating_ips += 1;
+            report(Event::Deleted {
+                kind: "floating IP",
+                name: fip.floating_ip_address.clone(),
+            });
+        }
+    }
+    let ports: Vec<(&String, &neutron::Port)> = inventory.ports.iter().collect();
+    let deleted =
+        super::converge::parallel(&ports, 8, |(_, p)| neutron::delete(api, "ports", &p.id));
+    for ((name, _), r) in ports.iter().zip(deleted) {
+        if r? {
+            removed.ports += 1;
+            report(Event::Deleted {
+                kind: "port",
+                name: (*name).clone(),
+            });
+        }
+    }
+    for dup in duplicate_ports(api, cluster, &inventory)? {
+        neutron::delete(api, "ports", &dup.id)?;
+        removed.ports += 1;
+    }
+    if let Some(group) = &inventory.server_group {
+        // A group of that name that still holds servers is not this cluster's.
+        let now = nova::server_groups(api)?
+            .into_iter()
+            .find(|g| g.id == group.id);
+        if now.is_some_and(|g| g.members.is_empty()) && nova::delete_server_group(api, &group.id)? {
+            removed.server_groups += 1;
+            report(Event::Deleted {
+                kind: "server group",
+                name: group.name.clone(),
+            });
+        }
+    }
+    for (name, g) in &inventory.groups {
+        if neutron::delete(api, "security-groups", &g.id)? {
+            removed.security_groups += 1;
+            report(Event::Deleted {
+                kind: "security group",
+                name: name.clone(),
+            });
+        }
+    }
+    Ok(removed)
+}
+
+/// Ports of the cluster that share a name with another (left by an interrupted bulk create
+/// on a cloud that does not roll back): the inventory keeps one per name.
+fn duplicate_ports(
+    api: &Api,
+    cluster: &str,
+    inventory: &Inventory,
+) -> Result<Vec<neutron::Port>, UpError> {
+    if inventory.duplicates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let kept: std::collections::BTreeSet<&str> =
+        inventory.ports.values().map(|p| p.id.as_str()).collect();
+    Ok(
+        neutron::ports_described(api, &super::design::marker(cluster))?
+            .into_iter()
+            .filter(|p| !kept.contains(p.id.as_str()))
+            .collect(),
+    )
+}
+
+/// One line of `status` per object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusLine {
+    pub kind: &'static str,
+    pub name: String,
+    pub id: String,
+    pub detail: String,
+}
+
+/// Everything the cluster has, with each server's status, host and last progress line.
+pub fn status(api: &Api, cluster: &str) -> Result<(Vec<StatusLine>, Inventory), UpError> {
+    let inventory = cloud::inventory(api, cluster, Purpose::Poll)?;
+    let mut lines = Vec::new();
+    for (name, s) in &inventory.servers {
+        let boot = if s.status == "ACTIVE" {
+            let console = nova::console_log(api, &s.id, 400).unwrap_or_default();
+            match progress::state(&console, name) {
+                NodeState::Booting => "no progress line yet".to_string(),
+                NodeState::Running(p) => format!(
+                    "step {}/{} {} ok after {}s",
+                    p.index, p.total, p.step, p.elapsed_s
+                ),
+                NodeState::Done => "boot done".into(),
+                NodeState::Stopped(step) => format!("stopped after {step}"),
+                NodeState::Failed(p) => format!("FAILED at {}: {}", p.step, p.detail),
+            }
+        } else {
+            s.fault
+                .as_ref()
+                .map(|f| f.message.clone())
+                .unwrap_or_default()
+        };
+        let host = s.host.clone().unwrap_or_default();
+        lines.push(StatusLine {
+            kind: "server",
+            name: name.clone(),
+            id: s.id.clone(),
+            detail: format!("{} {host} {boot}", s.status)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        });
+    }
+    for (name, p) in &inventory.ports {
+        let ips: Vec<&str> = p.fixed_ips.iter().map(|f| f.ip_address.as_str()).collect();
+        lines.push(StatusLine {
+            kind: "port",
+            name: name.clone(),
+            id: p.id.clone(),
+            detail: format!("{} {}", ips.join(","), p.mac_address),
+        });
+    }
+    for (name, g) in &inventory.groups {
+        lines.push(StatusLine {
+            kind: "security group",
+            name: name.clone(),
+            id: g.id.clone(),
+            detail: format!("{} rules", g.security_group_rules.len()),
+        });
+    }
+    if let Some(g) = &inventory.server_group {
+        lines.push(StatusLine {
+            kind: "server group",
+            name: g.name.clone(),
+            id: g.id.clone(),
+            detail: format!("{}, {} members", g.policy, g.members.len()),
+        });
+    }
+    for f in &inventory.floating_ips {
+        lines.push(StatusLine {
+            kind: "floating IP",
+            name: f.floating_ip_address.clone(),
+            id: f.id.clone(),
+            detail: f.port_id.clone().unwrap_or_default(),
+        });
+    }
+    Ok((lines, inventory))
+}
