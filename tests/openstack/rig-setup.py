@@ -54,6 +54,11 @@ def identity():
 
 def resources():
     conn = admin()
+    # Room for the benchmark's 51 servers and the tests' clusters side by side; the tests
+    # set tighter quotas themselves where they check pre-flight.
+    project = conn.identity.find_project("admin")
+    conn.set_compute_quotas(project.id, instances=200, cores=400, ram=200 * 1024, server_groups=50, server_group_members=200)
+    conn.set_network_quotas(project.id, port=1000, security_group=100, security_group_rule=1000, floatingip=50)
     # Flavors named like the profiles', tiny so many fit on the fake hosts.
     for name in ("m1.small", "m1.medium", "m1.large", "m1.xlarge"):
         conn.compute.create_flavor(name=name, ram=64, vcpus=1, disk=1)

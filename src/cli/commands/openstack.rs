@@ -37,7 +37,8 @@ fn up_failure(e: os::UpError) -> Failure {
         for p in problems {
             f = f.cause(format!("{} (fix: {})", p.what, p.hint));
         }
-        return f.hint("fix the cloud or the spec, then run `k8sgen up` again; nothing was created");
+        return f
+            .hint("fix the cloud or the spec, then run `k8sgen up` again; nothing was created");
     }
     f.hint(hint)
 }
@@ -125,9 +126,11 @@ impl Display {
                 } else if self.tty {
                     let bar = self.multi.add(ProgressBar::new(total as u64));
                     bar.set_style(
-                        ProgressStyle::with_template("creating servers [{bar:30}] {pos}/{len} {elapsed}")
-                            .expect("template")
-                            .progress_chars("=> "),
+                        ProgressStyle::with_template(
+                            "creating servers [{bar:30}] {pos}/{len} {elapsed}",
+                        )
+                        .expect("template")
+                        .progress_chars("=> "),
                     );
                     *self.servers.lock().expect("bar") = Some(bar);
                 } else {
@@ -220,9 +223,11 @@ pub fn up_openstack(args: UpOpenStackArgs) -> Result<i32> {
     let (nodes, outcome, detail) = match &result.followed {
         Followed::Done(n) => (n, "done", String::new()),
         Followed::Failed { nodes, reason } => (nodes, "failed", reason.clone()),
-        Followed::TimedOut { nodes, waiting_for } => {
-            (nodes, "timed-out", format!("still waiting for {waiting_for}"))
-        }
+        Followed::TimedOut { nodes, waiting_for } => (
+            nodes,
+            "timed-out",
+            format!("still waiting for {waiting_for}"),
+        ),
     };
     let (converge_calls, poll_calls) = result.calls;
     if args.json {
@@ -250,10 +255,17 @@ pub fn up_openstack(args: UpOpenStackArgs) -> Result<i32> {
                 Some(false) => " NotReady",
                 None => "",
             };
-            println!("{:<width$}  {:<8} {}{ready}", n.node, n.server, boot_text(&n.boot));
+            println!(
+                "{:<width$}  {:<8} {}{ready}",
+                n.node,
+                n.server,
+                boot_text(&n.boot)
+            );
         }
         for s in &result.surplus {
-            println!("{s:<width$}  not in the spec any more: `k8sgen up --prune` drains and deletes it");
+            println!(
+                "{s:<width$}  not in the spec any more: `k8sgen up --prune` drains and deletes it"
+            );
         }
         println!(
             "{outcome}{}{}: {} server(s) created, {converge_calls} API calls to converge, {poll_calls} to poll, {:.1}s; kubeconfig {}",

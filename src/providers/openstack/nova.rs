@@ -50,6 +50,9 @@ pub struct Server {
     pub user_data: Option<String>,
     #[serde(default)]
     pub created: String,
+    /// `scheduling`, `networking`, `spawning`, ... while BUILD.
+    #[serde(rename = "OS-EXT-STS:task_state", default)]
+    pub task_state: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -133,9 +136,10 @@ pub fn servers_tagged(api: &Api, tag: &str, purpose: Purpose) -> Result<Vec<Serv
     field(v, "servers", &path)
 }
 
-pub fn server(api: &Api, id: &str) -> Result<Server, ApiError> {
+pub fn server(api: &Api, id: &str, purpose: Purpose) -> Result<Server, ApiError> {
     let path = format!("/servers/{id}");
-    field(api.get(Service::Compute, &path)?, "server", &path)
+    let v = api.idempotent(purpose, Method::GET, Service::Compute, &path, None)?;
+    field(v, "server", &path)
 }
 
 /// POST /servers with `body` (the `server` object) and scheduler hints; the new server's id.

@@ -267,6 +267,46 @@ pub fn ports(
             Err(e) => return Err(e.into()),
         }
     }
+    // Some Neutron releases (Zed's ML2 among them) drop `allowed_address_pairs` from ports
+    // created in bulk: set them again wherever they are not what the design says.
+    let pairs = |p: &Port| {
+        p.allowed_address_pairs
+            .iter()
+            .map(|a| a.ip_address.clone())
+            .collect::<Vec<_>>()
+    };
+    let want_pairs = vec![plan.pod_subnet.to_string(), plan.service_subnet.to_string()];
+    let unpaired: Vec<Port> = plan
+        .nodes
+        .iter()
+        .filter_map(|n| {
+            inventory
+                .ports
+                .get(&design::port_name(&n.name, Nic::Cluster))
+        })
+        .filter(|p| pairs(p) != want_pairs)
+        .cloned()
+        .collect();
+    let mended = parallel(&unpaired, concurrency, |p| {
+        let body = serde_json::json!({"port": {"allowed_address_pairs": want_pairs.iter().map(|ip| serde_json::json!({"ip_address": ip})).collect::<Vec<_>>()}});
+        api.put(
+            crate::providers::openstack::api::Service::Network,
+            &format!("/ports/{}", p.id),
+            &body,
+        )
+        .map(|_| p.name.clone())
+    });
+    for name in mended {
+        let name = name?;
+        if let Some(p) = inventory.ports.get_mut(&name) {
+            p.allowed_address_pairs = want_pairs
+                .iter()
+                .map(|ip| neutron::AddressPair {
+                    ip_address: ip.clone(),
+                })
+                .collect();
+        }
+    }
     let untagged: Vec<Port> = wanted
         .iter()
         .filter_map(|(n, nic)| inventory.ports.get(&design::port_name(&n.name, *nic)))
@@ -373,11 +413,14 @@ pub fn servers(
     report: &(dyn Fn(Event) + Sync),
 ) -> Result<BTreeMap<String, String>, UpError> {
     let tag = design::cluster_tag(&plan.cluster_name);
-    let missing: Vec<&NodePlan> = plan
+    // Masters first: each waits for the scheduler to place the one before it (below).
+    let mut missing: Vec<&NodePlan> = plan
         .nodes
         .iter()
         .filter(|n| !inventory.servers.contains_key(&n.name))
         .collect();
+    missing.sort_by_key(|n| !n.role.is_master());
+    let master_gate = std::sync::Mutex::new(());
     report(Event::ServersToCreate {
         total: missing.len(),
     });
@@ -400,6 +443,12 @@ pub fn servers(
                 server_group_id: Some(server_group_id),
             };
             let (body, hints) = design::server_body(plan, node, &place, &user_data[&node.name]);
+            // Group members scheduled at the same moment can both pick a host, fail Nova's
+            // late anti-affinity check and run out of retries; one at a time they cannot.
+            let _gate = node
+                .role
+                .is_master()
+                .then(|| master_gate.lock().expect("gate"));
             let (id, _) = converge(
                 &api.retry,
                 || {
@@ -414,6 +463,9 @@ pub fn servers(
                 },
                 || nova::create_server(api, &body, hints.as_ref()),
             )?;
+            if node.role.is_master() {
+                wait_placed(api, &id)?;
+            }
             report(Event::ServerCreated {
                 node: node.name.clone(),
             });
@@ -475,4 +527,19 @@ pub fn record(
         server_group: inventory.server_group.as_ref().map(|g| g.id.clone()),
         floating_ip: inventory.floating_ips.first().map(|f| f.id.clone()),
     }
+}
+
+/// Wait (at most two minutes) until Nova has placed a server on a host: it left the
+/// `scheduling` task state, or the BUILD status altogether.
+fn wait_placed(api: &Api, id: &str) -> Result<(), ApiError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::time::Instant::now() < deadline {
+        let s = nova::server(api, id, crate::providers::openstack::api::Purpose::Poll)?;
+        let scheduling = s.task_state.as_deref().is_none_or(|t| t == "scheduling");
+        if s.status != "BUILD" || !scheduling {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    Ok(())
 }
