@@ -10,7 +10,7 @@ use super::preflight::Resolved;
 use super::record::{Facts, NodeRecord, Record};
 use super::{Event, UpError};
 use crate::plan::{NodePlan, Plan, Role};
-use crate::providers::openstack::api::{Api, ApiError, converge};
+use crate::providers::openstack::api::{Api, ApiError, Purpose, converge};
 use crate::providers::openstack::neutron::{self, Port};
 use crate::providers::openstack::nova;
 use std::collections::BTreeMap;
@@ -257,7 +257,12 @@ pub fn ports(
                     inventory.ports.insert(p.name.clone(), p);
                 }
             }
-            Err(e) if e.transient() && attempt + 1 < api.retry.attempts => {
+            // 409: an address is taken, possibly by this cluster's own port from a create of
+            // an interrupted run that landed after our inventory: look again, then retry.
+            Err(e)
+                if (e.transient() || e.status() == Some(409))
+                    && attempt + 1 < api.retry.attempts =>
+            {
                 std::thread::sleep(api.retry.delay(attempt, &e));
                 attempt += 1;
                 for p in neutron::ports_described(api, &marker)? {
@@ -411,13 +416,19 @@ pub fn servers(
     user_data: &BTreeMap<String, String>,
     concurrency: usize,
     report: &(dyn Fn(Event) + Sync),
-) -> Result<BTreeMap<String, String>, UpError> {
+) -> Result<(BTreeMap<String, String>, usize), UpError> {
     let tag = design::cluster_tag(&plan.cluster_name);
+    // One fresh look just before creating: a create sent by an interrupted run may have
+    // landed since the inventory was read.
+    let existing: BTreeMap<String, String> = nova::servers_tagged(api, &tag, Purpose::Converge)?
+        .into_iter()
+        .map(|s| (s.name, s.id))
+        .collect();
     // Masters first: each waits for the scheduler to place the one before it (below).
     let mut missing: Vec<&NodePlan> = plan
         .nodes
         .iter()
-        .filter(|n| !inventory.servers.contains_key(&n.name))
+        .filter(|n| !existing.contains_key(&n.name))
         .collect();
     missing.sort_by_key(|n| !n.role.is_master());
     let master_gate = std::sync::Mutex::new(());
@@ -449,17 +460,18 @@ pub fn servers(
                 .role
                 .is_master()
                 .then(|| master_gate.lock().expect("gate"));
+            // The first look is the list above; only after a failed create look again.
+            let first_look = std::cell::Cell::new(true);
             let (id, _) = converge(
                 &api.retry,
                 || {
-                    Ok(nova::servers_tagged(
-                        api,
-                        &tag,
-                        crate::providers::openstack::api::Purpose::Converge,
-                    )?
-                    .into_iter()
-                    .find(|s| s.name == node.name)
-                    .map(|s| s.id))
+                    if first_look.replace(false) {
+                        return Ok(None);
+                    }
+                    Ok(nova::servers_tagged(api, &tag, Purpose::Converge)?
+                        .into_iter()
+                        .find(|s| s.name == node.name)
+                        .map(|s| s.id))
                 },
                 || nova::create_server(api, &body, hints.as_ref()),
             )?;
@@ -472,16 +484,13 @@ pub fn servers(
             Ok((node.name.clone(), id))
         },
     );
-    let mut ids: BTreeMap<String, String> = inventory
-        .servers
-        .iter()
-        .map(|(n, s)| (n.clone(), s.id.clone()))
-        .collect();
+    let created = results.len();
+    let mut ids = existing;
     for r in results {
         let (name, id) = r?;
         ids.insert(name, id);
     }
-    Ok(ids)
+    Ok((ids, created))
 }
 
 /// The record of everything the cluster has now.

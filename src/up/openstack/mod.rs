@@ -277,8 +277,7 @@ pub fn up(
     }
 
     report(Event::Phase("servers"));
-    let before = inventory.servers.len();
-    let server_ids = converge::servers(
+    let (server_ids, created_servers) = converge::servers(
         api,
         plan,
         &resolved,
@@ -288,9 +287,6 @@ pub fn up(
         options.concurrency,
         report,
     )?;
-    let created_servers = server_ids
-        .len()
-        .saturating_sub(before.min(server_ids.len()));
     rec = converge::record(plan, &inventory, &facts, &server_ids);
     record::save(&options.record_path, &rec).map_err(|e| UpError::Write {
         path: options.record_path.display().to_string(),

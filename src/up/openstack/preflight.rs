@@ -258,7 +258,12 @@ pub fn check(
             let ip = node.address.to_string();
             let ours = design::port_name(&node.name, design::Nic::Cluster);
             if let Some(p) = taken.iter().find(|p| {
+                // A port of this cluster by name and marker is ours even if the inventory
+                // missed it (a create still landing from an interrupted run).
+                let ours_by_marker =
+                    p.name == ours && p.description == design::marker(&plan.cluster_name);
                 p.fixed_ips.iter().any(|f| f.ip_address == ip)
+                    && !ours_by_marker
                     && inventory.ports.get(&ours).is_none_or(|o| o.id != p.id)
             }) {
                 problems.push(problem(
