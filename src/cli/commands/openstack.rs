@@ -239,6 +239,7 @@ pub fn up_openstack(args: UpOpenStackArgs) -> Result<i32> {
             "surplus": result.surplus,
             "pruned": result.pruned,
             "apiCalls": {"converge": converge_calls, "poll": poll_calls},
+            "phases": result.phases.iter().map(|(p, s)| json!({"phase": p, "seconds": s})).collect::<Vec<_>>(),
             "seconds": started.elapsed().as_secs_f64(),
             "kubeconfig": options.kubeconfig_path,
             "record": options.record_path,

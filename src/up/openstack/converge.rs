@@ -182,12 +182,10 @@ pub fn ports(
     resolved: &Resolved,
     groups: &BTreeMap<Group, String>,
     inventory: &mut Inventory,
-    concurrency: usize,
     report: &dyn Fn(Event),
 ) -> Result<(), UpError> {
     let cluster = &plan.cluster_name;
     let marker = design::marker(cluster);
-    let tag = design::cluster_tag(cluster);
     let group_id = |g: Group| groups[&g].clone();
     let body = |node: &NodePlan, nic: Nic| {
         let place = match nic {
@@ -272,60 +270,57 @@ pub fn ports(
             Err(e) => return Err(e.into()),
         }
     }
+    Ok(())
+}
+
+/// Finish the ports: address pairs where Neutron dropped them, and the cluster tag. Runs
+/// while the servers are created (a server needs its port to exist, not to be tagged), in
+/// one request per port that needs it.
+pub fn finish_ports(
+    api: &Api,
+    plan: &Plan,
+    inventory: &Inventory,
+    concurrency: usize,
+) -> Result<(), UpError> {
+    let tag = design::cluster_tag(&plan.cluster_name);
     // Some Neutron releases (Zed's ML2 among them) drop `allowed_address_pairs` from ports
     // created in bulk: set them again wherever they are not what the design says.
-    let pairs = |p: &Port| {
+    let want_pairs = vec![plan.pod_subnet.to_string(), plan.service_subnet.to_string()];
+    let pairs_ok = |p: &Port| {
         p.allowed_address_pairs
             .iter()
-            .map(|a| a.ip_address.clone())
-            .collect::<Vec<_>>()
+            .map(|a| a.ip_address.as_str())
+            .eq(want_pairs.iter().map(String::as_str))
     };
-    let want_pairs = vec![plan.pod_subnet.to_string(), plan.service_subnet.to_string()];
-    let unpaired: Vec<Port> = plan
-        .nodes
-        .iter()
-        .filter_map(|n| {
-            inventory
-                .ports
-                .get(&design::port_name(&n.name, Nic::Cluster))
-        })
-        .filter(|p| pairs(p) != want_pairs)
-        .cloned()
-        .collect();
-    let mended = parallel(&unpaired, concurrency, |p| {
-        let body = serde_json::json!({"port": {"allowed_address_pairs": want_pairs.iter().map(|ip| serde_json::json!({"ip_address": ip})).collect::<Vec<_>>()}});
-        api.put(
-            crate::providers::openstack::api::Service::Network,
-            &format!("/ports/{}", p.id),
-            &body,
-        )
-        .map(|_| p.name.clone())
-    });
-    for name in mended {
-        let name = name?;
-        if let Some(p) = inventory.ports.get_mut(&name) {
-            p.allowed_address_pairs = want_pairs
-                .iter()
-                .map(|ip| neutron::AddressPair {
-                    ip_address: ip.clone(),
-                })
-                .collect();
+    let mut work: Vec<(&Port, bool)> = Vec::new();
+    for node in &plan.nodes {
+        for nic in design::nics(plan) {
+            if let Some(p) = inventory.ports.get(&design::port_name(&node.name, nic)) {
+                if nic == Nic::Cluster && !pairs_ok(p) {
+                    work.push((p, true));
+                }
+                if !p.tags.contains(&tag) {
+                    work.push((p, false));
+                }
+            }
         }
     }
-    let untagged: Vec<Port> = wanted
-        .iter()
-        .filter_map(|(n, nic)| inventory.ports.get(&design::port_name(&n.name, *nic)))
-        .filter(|p| !p.tags.contains(&tag))
-        .cloned()
-        .collect();
-    let tagged = parallel(&untagged, concurrency, |p| {
-        neutron::set_tags(api, "ports", &p.id, std::slice::from_ref(&tag)).map(|_| p.name.clone())
-    });
-    for name in tagged {
-        let name = name?;
-        if let Some(p) = inventory.ports.get_mut(&name) {
-            p.tags.push(tag.clone());
+    let pairs_body = serde_json::json!({"port": {"allowed_address_pairs":
+        want_pairs.iter().map(|ip| serde_json::json!({"ip_address": ip})).collect::<Vec<_>>()}});
+    let results = parallel(&work, concurrency, |(p, pairs)| {
+        if *pairs {
+            api.put(
+                crate::providers::openstack::api::Service::Network,
+                &format!("/ports/{}", p.id),
+                &pairs_body,
+            )
+            .map(drop)
+        } else {
+            neutron::set_tags(api, "ports", &p.id, std::slice::from_ref(&tag))
         }
+    });
+    for r in results {
+        r?;
     }
     Ok(())
 }

@@ -134,6 +134,8 @@ pub struct UpResult {
     /// HTTP calls to the cloud to converge and to poll.
     pub calls: (u64, u64),
     pub issued_leaves: Vec<String>,
+    /// Seconds spent in each phase, in order.
+    pub phases: Vec<(&'static str, f64)>,
 }
 
 /// Placeholders as long as the real facts, so pre-flight's size check holds for them.
@@ -180,6 +182,7 @@ pub fn up(
     report: &(dyn Fn(Event) + Sync),
 ) -> Result<UpResult, UpError> {
     let api = &conn.api;
+    let mut phase = Phases::default();
     let render_options = crate::render::Options { gzip: options.gzip };
     let draft = record::plan_with_facts(spec, secrets, env, &record::Facts::default())?;
     if !draft.deployable {
@@ -187,6 +190,7 @@ pub fn up(
     }
     let cluster = draft.cluster_name.clone();
 
+    phase.start("pre-flight");
     report(Event::Phase("pre-flight"));
     let mut inventory = cloud::inventory(api, &cluster, Purpose::Converge)?;
     let sized = record::plan_with_facts(spec, secrets, env, &placeholder_facts(&draft))?;
@@ -205,21 +209,15 @@ pub fn up(
         .cloned()
         .collect();
 
+    phase.start("network");
     report(Event::Phase("network"));
     let groups = converge::security_groups(api, &draft, &mut inventory, report)?;
     let server_group = converge::server_group(api, &draft, &mut inventory, report)?;
-    converge::ports(
-        api,
-        &draft,
-        &resolved,
-        &groups,
-        &mut inventory,
-        options.concurrency,
-        report,
-    )?;
+    converge::ports(api, &draft, &resolved, &groups, &mut inventory, report)?;
     let fip = converge::floating_ip(api, &draft, &resolved, &mut inventory, report)?;
 
     // What Neutron decided goes into the plan before anything is built.
+    phase.start("build");
     let facts = converge::facts(&draft, &inventory, fip);
     let plan = record::plan_with_facts(spec, secrets, env, &facts)?;
     let compiled = compile::build(plan, secrets, clock, entropy, render_options)?;
@@ -276,17 +274,25 @@ pub fn up(
         }
     }
 
+    phase.start("servers");
     report(Event::Phase("servers"));
-    let (server_ids, created_servers) = converge::servers(
-        api,
-        plan,
-        &resolved,
-        &server_group,
-        &inventory,
-        &user_data,
-        options.concurrency,
-        report,
-    )?;
+    let (servers, ports) = std::thread::scope(|scope| {
+        let ports =
+            scope.spawn(|| converge::finish_ports(api, plan, &inventory, options.concurrency));
+        let servers = converge::servers(
+            api,
+            plan,
+            &resolved,
+            &server_group,
+            &inventory,
+            &user_data,
+            options.concurrency,
+            report,
+        );
+        (servers, ports.join().expect("port finishing thread"))
+    });
+    ports?;
+    let (server_ids, created_servers) = servers?;
     rec = converge::record(plan, &inventory, &facts, &server_ids);
     record::save(&options.record_path, &rec).map_err(|e| UpError::Write {
         path: options.record_path.display().to_string(),
@@ -295,6 +301,7 @@ pub fn up(
 
     let mut pruned = Vec::new();
     if options.prune && !surplus.is_empty() {
+        phase.start("prune");
         report(Event::Phase("prune"));
         for name in &surplus {
             kube.drain_and_delete(name, Duration::from_secs(300))?;
@@ -314,6 +321,7 @@ pub fn up(
         }
     }
 
+    phase.start("follow");
     report(Event::Phase("follow"));
     let followed = follow::follow(
         api,
@@ -334,7 +342,31 @@ pub fn up(
         followed,
         calls: api.calls(),
         issued_leaves,
+        phases: phase.finish(),
     })
+}
+
+/// Wall time per phase.
+#[derive(Default)]
+struct Phases {
+    done: Vec<(&'static str, f64)>,
+    current: Option<(&'static str, std::time::Instant)>,
+}
+
+impl Phases {
+    fn start(&mut self, name: &'static str) {
+        self.close();
+        self.current = Some((name, std::time::Instant::now()));
+    }
+    fn close(&mut self) {
+        if let Some((name, t)) = self.current.take() {
+            self.done.push((name, t.elapsed().as_secs_f64()));
+        }
+    }
+    fn finish(mut self) -> Vec<(&'static str, f64)> {
+        self.close();
+        self.done
+    }
 }
 
 /// A client for the cluster's API with the admin certificate, trusting only the cluster CA.
