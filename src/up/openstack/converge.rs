@@ -285,7 +285,7 @@ pub fn finish_ports(
     let tag = design::cluster_tag(&plan.cluster_name);
     // Some Neutron releases (Zed's ML2 among them) drop `allowed_address_pairs` from ports
     // created in bulk: set them again wherever they are not what the design says.
-    let want_pairs = vec![plan.pod_subnet.to_string(), plan.service_subnet.to_string()];
+    let want_pairs = [plan.pod_subnet.to_string(), plan.service_subnet.to_string()];
     let pairs_ok = |p: &Port| {
         p.allowed_address_pairs
             .iter()
