@@ -700,9 +700,68 @@ fn faults_and_interruptions_converge_without_duplicates() {
 #[ignore = "needs the OpenStack rig: see the module docs"]
 fn scale_out_creates_only_new_workers_and_scale_in_waits_for_prune() {
     let api = admin();
-    let cluster = Cluster::new("single", "grow", &[]);
+    // Also the options around servers: API floating IP, soft anti-affinity, SSH from a CIDR.
+    let cluster = Cluster::new(
+        "single",
+        "grow",
+        &[
+            (
+                "  dnsDomain: cluster.local\n",
+                "  dnsDomain: cluster.local\n  apiServer:\n    floatingIP: true\n",
+            ),
+            (
+                "      secretFrom: OS_APPLICATION_CREDENTIAL_SECRET\n",
+                "      secretFrom: OS_APPLICATION_CREDENTIAL_SECRET\n    servers:\n      floatingNetwork: public\n      antiAffinity: soft\n      sshFrom: [198.51.100.0/24]\n",
+            ),
+        ],
+    );
     cluster.up(&[]);
-    let first = tagged(&api, "grow")["servers"][0]["id"].clone();
+    let found = tagged(&api, "grow");
+    let first = found["servers"][0]["id"].clone();
+    let fip = &found["floatingips"];
+    assert_eq!(fip.len(), 1, "{fip:?}");
+    let address = fip[0]["floating_ip_address"].as_str().unwrap();
+    let master_port = found["ports"]
+        .iter()
+        .find(|p| p["name"] == "grow-cp-0-cluster")
+        .unwrap();
+    assert_eq!(fip[0]["port_id"], master_port["id"]);
+    assert_eq!(found["server-groups"][0]["policy"], "soft-anti-affinity");
+    let node_group = found["security-groups"]
+        .iter()
+        .find(|g| g["name"] == "grow-node")
+        .unwrap();
+    assert!(
+        node_group["security_group_rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["port_range_min"] == 22 && r["remote_ip_prefix"] == "198.51.100.0/24")
+    );
+    // The floating IP is in the API certificate's names and the operator's kubeconfig.
+    let kubeconfig = std::fs::read_to_string(cluster.dir().join("admin.kubeconfig")).unwrap();
+    assert!(
+        kubeconfig.contains(&format!("server: https://{address}:6443")),
+        "{kubeconfig}"
+    );
+    let detail = api
+        .get(
+            Service::Compute,
+            &format!("/servers/{}", first.as_str().unwrap()),
+        )
+        .unwrap();
+    let sent = base64::engine::general_purpose::STANDARD
+        .decode(
+            detail["server"]["OS-EXT-SRV-ATTR:user_data"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&sent).contains(address),
+        "floating IP not among the API server's names"
+    );
+
     let spec = std::fs::read_to_string(&cluster.file).unwrap();
     let grown = spec.replace(
         "workers: []",
@@ -854,4 +913,35 @@ fn benchmark_one_node_versus_fifty_workers() {
         c51 as f64 / n51 as f64
     );
     assert!(per_node <= 4.0, "{per_node} API calls per node");
+}
+
+#[test]
+#[ignore = "needs the OpenStack rig: see the module docs"]
+fn preflight_names_what_is_missing_and_creates_nothing() {
+    let api = admin();
+    let cluster = Cluster::new(
+        "openstack-ha",
+        "unready",
+        &[
+            ("flavor: m1.large", "flavor: m1.huge"),
+            ("image: ubuntu-24.04", "image: no-such-image"),
+            ("network: admin-net", "network: no-such-net"),
+        ],
+    );
+    let out = cluster.run(&["up", "--until", "active"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for expected in [
+        "no flavor named `m1.huge`",
+        "no image named `no-such-image`",
+        "no network named `no-such-net`",
+        "nothing was created",
+    ] {
+        assert!(err.contains(expected), "missing `{expected}` in:\n{err}");
+    }
+    let left = counts(&tagged(&api, "unready"));
+    assert!(
+        left.values().all(|n| *n == 0),
+        "pre-flight failed but created {left:?}"
+    );
 }
