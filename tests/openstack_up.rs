@@ -476,6 +476,9 @@ fn up_is_exact_and_idempotent_and_down_removes_exactly_it() {
     for s in servers {
         assert!(status.contains(s["id"].as_str().unwrap()), "{status}");
     }
+    // The rig's fake driver prints a fixed console log (no progress line): status reads
+    // Nova's real console output for every server and says so.
+    assert_eq!(status.matches("no progress line yet").count(), 6, "{status}");
 
     // Things that are not this cluster's: untagged look-alikes and another cluster's objects.
     let net = list(

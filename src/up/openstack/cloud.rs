@@ -127,3 +127,29 @@ pub fn inventory(api: &Api, cluster: &str, purpose: Purpose) -> Result<Inventory
         duplicates,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::choose_cloud;
+
+    #[test]
+    fn flag_then_os_cloud_then_os_variables_then_the_spec() {
+        let none = |_: &str| None;
+        assert_eq!(
+            choose_cloud(Some("a"), "spec", &|_| Some("env".into())).as_deref(),
+            Some("a")
+        );
+        let os_cloud = |k: &str| (k == "OS_CLOUD").then(|| "env".to_string());
+        assert_eq!(
+            choose_cloud(None, "spec", &os_cloud).as_deref(),
+            Some("env")
+        );
+        let os_vars = |k: &str| (k == "OS_AUTH_URL").then(|| "https://k:5000".to_string());
+        assert_eq!(
+            choose_cloud(None, "spec", &os_vars),
+            None,
+            "OS_* variables win over the spec"
+        );
+        assert_eq!(choose_cloud(None, "spec", &none).as_deref(), Some("spec"));
+    }
+}

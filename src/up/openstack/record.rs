@@ -95,3 +95,72 @@ pub fn plan_with_facts(
     }
     Ok(plan)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs() -> (ClusterSpec, pki::Bundle) {
+        let spec = crate::spec::load(
+            "openstack-ha",
+            crate::profiles::find("openstack-ha").unwrap().text,
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/secrets.yaml"
+        ))
+        .unwrap();
+        (spec, pki::Bundle::from_yaml("fixture", &text).unwrap())
+    }
+
+    #[test]
+    fn facts_reach_the_plan() {
+        let (spec, bundle) = inputs();
+        let facts = Facts {
+            admin_macs: [("demo-cp-1".to_string(), "fa:16:3e:12:34:56".to_string())].into(),
+            api_floating_ip: Some("203.0.113.9".into()),
+        };
+        let plan = plan_with_facts(&spec, &bundle, &|_| None, &facts).unwrap();
+        assert_eq!(plan.extra_sans, ["203.0.113.9"]);
+        assert_eq!(plan.admin_server, "https://203.0.113.9:6443");
+        let cp1 = plan.nodes.iter().find(|n| n.name == "demo-cp-1").unwrap();
+        assert_eq!(cp1.admin_mac.as_deref(), Some("fa:16:3e:12:34:56"));
+        assert!(cp1.api_server_sans.iter().any(|s| s == "203.0.113.9"));
+        // No facts: exactly the spec's plan.
+        let bare = plan_with_facts(&spec, &bundle, &|_| None, &Facts::default()).unwrap();
+        assert_eq!(bare, crate::plan::plan(&spec, &bundle, &|_| None).unwrap());
+    }
+
+    #[test]
+    fn a_san_already_listed_is_not_added_twice() {
+        let (mut spec, bundle) = inputs();
+        spec.kubernetes.api_server.extra_sans =
+            vec!["api.example.org".into(), "203.0.113.9".into()];
+        let facts = Facts {
+            api_floating_ip: Some("203.0.113.9".into()),
+            ..Facts::default()
+        };
+        let plan = plan_with_facts(&spec, &bundle, &|_| None, &facts).unwrap();
+        assert_eq!(plan.extra_sans, ["api.example.org", "203.0.113.9"]);
+        assert_eq!(plan.admin_server, "https://api.example.org:6443");
+    }
+
+    #[test]
+    fn record_round_trips_and_lives_beside_the_spec() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("cluster.yaml");
+        let path = path_for(&spec);
+        assert_eq!(path, dir.path().join(FILE_NAME));
+        assert_eq!(load(&path).unwrap(), None);
+        let record = Record {
+            cluster: "demo".into(),
+            tag: "k8sgen-cluster=demo".into(),
+            ..Record::default()
+        };
+        save(&path, &record).unwrap();
+        assert_eq!(load(&path).unwrap(), Some(record));
+        std::fs::write(&path, "{not json").unwrap();
+        assert!(load(&path).unwrap_err().contains(FILE_NAME));
+    }
+}
