@@ -89,8 +89,31 @@ impl Cluster {
         c
     }
 
+    /// Run k8sgen; whatever it prints never holds the cloud password or a secret from the
+    /// bundle.
     fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
+        let out = self.command(args).output().unwrap();
+        let secrets = std::fs::read_to_string(self.dir().join("secrets.yaml")).unwrap();
+        let token = secrets
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("secret: "))
+            .map(|t| t.trim_matches('"').to_string());
+        for stream in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(!text.contains("adminpw"), "the cloud password was printed");
+            assert!(
+                !text.contains("test-credential-secret"),
+                "the application credential was printed"
+            );
+            assert!(!text.contains("PRIVATE KEY"), "a private key was printed");
+            if let Some(t) = &token {
+                assert!(
+                    !text.contains(t.as_str()),
+                    "the bootstrap token secret was printed"
+                );
+            }
+        }
+        out
     }
 
     /// `up --until active --output json`, which must succeed; its JSON report.
@@ -478,7 +501,11 @@ fn up_is_exact_and_idempotent_and_down_removes_exactly_it() {
     }
     // The rig's fake driver prints a fixed console log (no progress line): status reads
     // Nova's real console output for every server and says so.
-    assert_eq!(status.matches("no progress line yet").count(), 6, "{status}");
+    assert_eq!(
+        status.matches("no progress line yet").count(),
+        6,
+        "{status}"
+    );
 
     // Things that are not this cluster's: untagged look-alikes and another cluster's objects.
     let net = list(
@@ -786,6 +813,30 @@ fn scale_out_creates_only_new_workers_and_scale_in_waits_for_prune() {
         servers.iter().any(|s| s["id"] == first),
         "the master was replaced"
     );
+    // Following past ACTIVE on the rig (whose console never shows a progress line) runs
+    // into the deadline: exit 1 with where each node stands.
+    let out = cluster.run(&[
+        "up",
+        "--until",
+        "booted",
+        "--timeout",
+        "3",
+        "--poll-interval",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("timed-out - still waiting for boot scripts to finish"),
+        "{text}"
+    );
+    for node in ["grow-cp-0", "grow-extra-0", "grow-extra-1"] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(node) && l.contains("ACTIVE") && l.contains("booting")),
+            "{text}"
+        );
+    }
     // Fewer workers: listed as surplus, nothing deleted without --prune.
     std::fs::write(
         &cluster.file,
