@@ -81,6 +81,17 @@ impl Display {
         }
     }
 
+    /// Remove the bars before the summary is printed.
+    fn finish(&self) {
+        if let Some(bar) = self.servers.lock().expect("bar").take() {
+            bar.finish_and_clear();
+        }
+        for bar in self.nodes.lock().expect("bars").values() {
+            bar.finish_and_clear();
+        }
+        let _ = self.multi.clear();
+    }
+
     fn line(&self, text: String) {
         if self.quiet {
             return;
@@ -214,12 +225,15 @@ pub fn up_openstack(args: UpOpenStackArgs) -> Result<i32> {
     // Leaves issued before a failure are in the user-data already sent: keep them.
     let result = match result {
         Ok(r) => r,
-        Err(e) => return Err(up_failure(e)),
+        Err(e) => {
+            display.finish();
+            return Err(up_failure(e));
+        }
     };
     if !result.issued_leaves.is_empty() {
         save_secrets(&secrets_path, &bundle)?;
     }
-    let _ = display.multi.clear();
+    display.finish();
     let (nodes, outcome, detail) = match &result.followed {
         Followed::Done(n) => (n, "done", String::new()),
         Followed::Failed { nodes, reason } => (nodes, "failed", reason.clone()),
@@ -275,6 +289,20 @@ pub fn up_openstack(args: UpOpenStackArgs) -> Result<i32> {
             result.created_servers,
             started.elapsed().as_secs_f64(),
             options.kubeconfig_path.display()
+        );
+    }
+    if let Followed::TimedOut { waiting_for, .. } = &result.followed
+        && waiting_for.contains("readyz")
+    {
+        eprintln!(
+            "hint: the API is followed at {}; reach it from here with kubernetes.apiServer.floatingIP \
+             or a name in extraSANs, or stop at `--until booted`",
+            result.api_server
+        );
+    } else if outcome != "done" {
+        eprintln!(
+            "hint: `k8sgen status -f {}` shows each node's last boot step",
+            args.file.display()
         );
     }
     Ok(if outcome == "done" { 0 } else { 1 })

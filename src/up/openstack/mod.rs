@@ -134,6 +134,8 @@ pub struct UpResult {
     /// HTTP calls to the cloud to converge and to poll.
     pub calls: (u64, u64),
     pub issued_leaves: Vec<String>,
+    /// Where the Kubernetes API was followed (`admin_server` of the plan).
+    pub api_server: String,
     /// Seconds spent in each phase, in order.
     pub phases: Vec<(&'static str, f64)>,
 }
@@ -343,6 +345,7 @@ pub fn up(
         calls: api.calls(),
         issued_leaves,
         phases: phase.finish(),
+        api_server: plan.admin_server.clone(),
     })
 }
 
