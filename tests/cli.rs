@@ -228,3 +228,52 @@ fn over_limit_and_bad_input_are_clear_errors() {
         text(&unknown).contains("embedded profiles: openstack-ha, openstack-ha-flatcar, single")
     );
 }
+
+/// `up` on OpenStack fails early and clearly when the cloud cannot be used, before touching
+/// anything: an unknown clouds.yaml entry, and a Keystone nobody answers for.
+#[test]
+fn up_names_the_cloud_problem_and_its_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = dir.path().join("c");
+    let out = k8sgen(&["new", cluster.to_str().unwrap(), "--profile", "single"]);
+    assert!(out.status.success());
+    let clouds = dir.path().join("clouds.yaml");
+    std::fs::write(
+        &clouds,
+        "clouds:\n  lab:\n    auth:\n      auth_url: http://127.0.0.1:1/v3\n      username: u\n      password: very-secret-pw\n      project_name: p\n      user_domain_name: Default\n      project_domain_name: Default\n",
+    )
+    .unwrap();
+    let up = |cloud: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_k8sgen"))
+            .args([
+                "up",
+                "-f",
+                cluster.join("cluster.yaml").to_str().unwrap(),
+                "--cloud",
+                cloud,
+            ])
+            .env("OS_CLIENT_CONFIG_FILE", &clouds)
+            .env("OS_APPLICATION_CREDENTIAL_ID", "id")
+            .env("OS_APPLICATION_CREDENTIAL_SECRET", "secret")
+            .output()
+            .unwrap()
+    };
+    let unknown = up("nope");
+    assert_eq!(unknown.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&unknown.stderr);
+    assert!(err.contains("no cloud named `nope`"), "{err}");
+    assert!(err.contains("hint: clouds defined there: lab"), "{err}");
+    let unreachable = up("lab");
+    assert_eq!(unreachable.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&unreachable.stderr);
+    assert!(
+        err.contains("cannot reach Keystone at http://127.0.0.1:1/v3/auth/tokens"),
+        "{err}"
+    );
+    assert!(err.contains("hint: check auth_url"), "{err}");
+    assert!(!err.contains("very-secret-pw"));
+    assert!(
+        !cluster.join("openstack-state.json").exists(),
+        "nothing may be recorded"
+    );
+}
