@@ -78,3 +78,27 @@ fn the_rigs_fake_console_has_no_progress() {
     assert_eq!(lines_for(&console, "demo-cp-0").count(), 0);
     assert_eq!(state(&console, "demo-cp-0"), NodeState::Booting);
 }
+
+#[test]
+fn a_real_failed_step_gives_its_detail() {
+    // The `single` master booted with no package mirror: the kubernetes step fails.
+    let console = recorded("qemu-lab-cp-0-failed-at-kubernetes.log");
+    match state(&console, "lab-cp-0") {
+        NodeState::Failed(p) => {
+            assert_eq!((p.index, p.total, p.step.as_str()), (5, 8, "kubernetes"));
+            assert!(!p.ok);
+            assert!(p.detail.contains("attempts=3"), "{}", p.detail);
+            assert!(
+                p.detail.contains("Could not resolve host: pkgs.k8s.io"),
+                "{}",
+                p.detail
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let ok_steps: Vec<String> = lines_for(&console, "lab-cp-0")
+        .filter(|l| l.ok)
+        .map(|l| l.step)
+        .collect();
+    assert_eq!(ok_steps, ["host-prep", "packages", "runtime", "etcd"]);
+}
