@@ -122,13 +122,14 @@ impl Cluster {
             "up",
             "--until",
             "active",
-            "--poll-interval",
-            "1",
             "--timeout",
             "300",
             "--output",
             "json",
         ];
+        if !extra.contains(&"--poll-interval") {
+            args.extend(["--poll-interval", "1"]);
+        }
         args.extend_from_slice(extra);
         let out = self.run(&args);
         assert!(
