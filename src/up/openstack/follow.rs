@@ -152,23 +152,21 @@ pub fn follow(
             && all_booted
             && let Some(kube) = kube
         {
-            {
-                if !api_ready && kube.readyz().is_ok() {
-                    api_ready = true;
-                    report(Event::Note("the API server answers /readyz: ok".into()));
+            if !api_ready && kube.readyz().is_ok() {
+                api_ready = true;
+                report(Event::Note("the API server answers /readyz: ok".into()));
+            }
+            if api_ready && let Ok(nodes) = kube.nodes() {
+                for n in nodes {
+                    if ready.get(&n.name) != Some(&n.ready) && n.ready {
+                        report(Event::NodeReady {
+                            node: n.name.clone(),
+                        });
+                    }
+                    ready.insert(n.name, n.ready);
                 }
-                if api_ready && let Ok(nodes) = kube.nodes() {
-                    for n in nodes {
-                        if ready.get(&n.name) != Some(&n.ready) && n.ready {
-                            report(Event::NodeReady {
-                                node: n.name.clone(),
-                            });
-                        }
-                        ready.insert(n.name, n.ready);
-                    }
-                    if plan.nodes.iter().all(|n| ready.get(&n.name) == Some(&true)) {
-                        return Ok(Followed::Done(snapshot(&status, &boot, &ready)));
-                    }
+                if plan.nodes.iter().all(|n| ready.get(&n.name) == Some(&true)) {
+                    return Ok(Followed::Done(snapshot(&status, &boot, &ready)));
                 }
             }
         }
