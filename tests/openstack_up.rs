@@ -731,7 +731,16 @@ fn faults_and_interruptions_converge_without_duplicates() {
 #[ignore = "needs the OpenStack rig: see the module docs"]
 fn scale_out_creates_only_new_workers_and_scale_in_waits_for_prune() {
     let api = admin();
-    // Also the options around servers: API floating IP, soft anti-affinity, SSH from a CIDR.
+    // A key pair for the servers (Nova generates it below microversion 2.92).
+    let _ = api.delete(Service::Compute, "/os-keypairs/grow-ops");
+    api.create(
+        Service::Compute,
+        "/os-keypairs",
+        &serde_json::json!({"keypair": {"name": "grow-ops"}}),
+    )
+    .unwrap();
+    // Also the options around servers: API floating IP, soft anti-affinity, SSH from a CIDR,
+    // key pair and config drive.
     let cluster = Cluster::new(
         "single",
         "grow",
@@ -742,7 +751,7 @@ fn scale_out_creates_only_new_workers_and_scale_in_waits_for_prune() {
             ),
             (
                 "      secretFrom: OS_APPLICATION_CREDENTIAL_SECRET\n",
-                "      secretFrom: OS_APPLICATION_CREDENTIAL_SECRET\n    servers:\n      floatingNetwork: public\n      antiAffinity: soft\n      sshFrom: [198.51.100.0/24]\n",
+                "      secretFrom: OS_APPLICATION_CREDENTIAL_SECRET\n    servers:\n      floatingNetwork: public\n      antiAffinity: soft\n      sshFrom: [198.51.100.0/24]\n      keyPair: grow-ops\n      configDrive: true\n",
             ),
         ],
     );
@@ -788,6 +797,8 @@ fn scale_out_creates_only_new_workers_and_scale_in_waits_for_prune() {
                 .unwrap(),
         )
         .unwrap();
+    assert_eq!(detail["server"]["key_name"], "grow-ops");
+    assert_eq!(detail["server"]["config_drive"], "True");
     assert!(
         String::from_utf8_lossy(&sent).contains(address),
         "floating IP not among the API server's names"
@@ -851,6 +862,8 @@ fn scale_out_creates_only_new_workers_and_scale_in_waits_for_prune() {
     assert_eq!(report["surplus"], serde_json::json!(["grow-extra-1"]));
     assert_eq!(tagged(&api, "grow")["servers"].len(), 3);
     cluster.down();
+    api.delete(Service::Compute, "/os-keypairs/grow-ops")
+        .unwrap();
 }
 
 /// How long the rig itself takes to make `n` servers ACTIVE from one multi-create request
