@@ -29,14 +29,6 @@ fn script() -> PathBuf {
     common::root().join("tests/openstack/rig.sh")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn from_env(vars: &[(&str, &str)]) -> Cloud {
     let env: BTreeMap<String, String> = vars
         .iter()
@@ -58,7 +50,7 @@ fn keystone_v3_for_real() {
     }
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("keystone");
-    let port = free_port();
+    let port = common::free_port();
     let _rig = Rig(state.clone());
     let started = Command::new("bash")
         .arg(script())
@@ -173,7 +165,7 @@ fn keystone_v3_for_real() {
 
     // Nothing listening: a clear "cannot reach".
     let closed = Cloud {
-        auth_url: format!("http://127.0.0.1:{}/v3", free_port()),
+        auth_url: format!("http://127.0.0.1:{}/v3", common::free_port()),
         ..admin.clone()
     };
     let err = keystone::authenticate(&http, &closed).unwrap_err();

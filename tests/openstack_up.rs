@@ -216,7 +216,7 @@ fn tagged(api: &Api, cluster: &str) -> BTreeMap<&'static str, Vec<Value>> {
                 items.push(i);
             }
         }
-        found.insert(key_name(kind), items);
+        found.insert(kind, items);
     }
     let groups = list(api, Service::Compute, "/os-server-groups", "server_groups");
     found.insert(
@@ -229,12 +229,19 @@ fn tagged(api: &Api, cluster: &str) -> BTreeMap<&'static str, Vec<Value>> {
     found
 }
 
-fn key_name(kind: &str) -> &'static str {
-    match kind {
-        "ports" => "ports",
-        "security-groups" => "security-groups",
-        _ => "floatingips",
-    }
+/// The IDs of each kind of object.
+fn ids(found: &BTreeMap<&'static str, Vec<Value>>) -> BTreeMap<&'static str, BTreeSet<String>> {
+    found
+        .iter()
+        .map(|(k, v)| {
+            (
+                *k,
+                v.iter()
+                    .map(|i| i["id"].as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect()
 }
 
 fn counts(found: &BTreeMap<&'static str, Vec<Value>>) -> BTreeMap<&'static str, usize> {
@@ -464,30 +471,10 @@ fn up_is_exact_and_idempotent_and_down_removes_exactly_it() {
     );
 
     // A second `up` creates nothing and changes nothing.
-    let before: BTreeMap<&str, BTreeSet<String>> = found
-        .iter()
-        .map(|(k, v)| {
-            (
-                *k,
-                v.iter()
-                    .map(|i| i["id"].as_str().unwrap().to_string())
-                    .collect(),
-            )
-        })
-        .collect();
+    let before = ids(&found);
     let again = cluster.up(&[]);
     assert_eq!(again["createdServers"], 0);
-    let after: BTreeMap<&str, BTreeSet<String>> = tagged(&api, "exact")
-        .iter()
-        .map(|(k, v)| {
-            (
-                *k,
-                v.iter()
-                    .map(|i| i["id"].as_str().unwrap().to_string())
-                    .collect(),
-            )
-        })
-        .collect();
+    let after = ids(&tagged(&api, "exact"));
     assert_eq!(before, after, "a second up changed the cloud");
     println!(
         "second up: {} converge calls, no creates",

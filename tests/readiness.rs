@@ -23,14 +23,6 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// An API server stand-in on 127.0.0.1 with a serving certificate from `bundle`'s CA.
 fn start(bundle: &mut pki::Bundle, root: &Path) -> (Server, String) {
     let request = LeafRequest {
@@ -58,7 +50,7 @@ fn start(bundle: &mut pki::Bundle, root: &Path) -> (Server, String) {
             {"type": "Ready", "status": "False", "reason": "KubeletNotReady"}]}}]}"#,
     )
     .unwrap();
-    let port = free_port();
+    let port = common::free_port();
     let child = Command::new("openssl")
         .args(["s_server", "-quiet", "-accept"])
         .arg(format!("127.0.0.1:{port}"))

@@ -2,6 +2,7 @@
 //! certificate and only the cluster CA trusted: `/readyz`, the nodes' Ready condition, a fresh
 //! bootstrap token for late workers, and cordon/evict/delete for pruned ones.
 
+use crate::providers::openstack::api::error_chain;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -32,22 +33,11 @@ pub struct NodeReady {
     pub ready: bool,
 }
 
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
 impl Kube {
     /// `server` like `https://10.0.0.11:6443`; PEM texts of the cluster CA and the admin
     /// client certificate and key.
     pub fn new(server: &str, ca: &str, cert: &str, key: &str) -> Result<Kube, KubeError> {
-        let bad = |e: reqwest::Error| KubeError::Credentials(chain(&e));
+        let bad = |e: reqwest::Error| KubeError::Credentials(error_chain(&e));
         let ca = reqwest::Certificate::from_pem(ca.as_bytes()).map_err(bad)?;
         let identity =
             reqwest::Identity::from_pem(format!("{cert}\n{key}").as_bytes()).map_err(bad)?;
@@ -80,7 +70,7 @@ impl Kube {
         }
         let response = request.send().map_err(|e| KubeError::Unreachable {
             url: url.clone(),
-            detail: chain(&e),
+            detail: error_chain(&e),
         })?;
         let status = response.status().as_u16();
         let text = response.text().unwrap_or_default();

@@ -64,21 +64,6 @@ create_db() { # NAME...
 
 db_url() { echo "mysql+pymysql://$1:$1-db@localhost/$1?unix_socket=$dir/run/mysql.sock"; }
 
-authtoken() { # SERVICE-USER
-  cat <<CONF
-[keystone_authtoken]
-www_authenticate_uri = http://127.0.0.1:5000/v3
-auth_url = http://127.0.0.1:5000/v3
-auth_type = password
-project_domain_name = Default
-user_domain_name = Default
-project_name = service
-username = $1
-password = $1-pw
-region_name = RegionOne
-CONF
-}
-
 service_auth() { # SECTION SERVICE-USER
   cat <<CONF
 [$1]
@@ -91,6 +76,12 @@ username = $2
 password = $2-pw
 region_name = RegionOne
 CONF
+}
+
+# keystonemiddleware's section: the service user plus the URL it tells clients to get tokens at.
+authtoken() { # SERVICE-USER
+  service_auth keystone_authtoken "$1"
+  echo "www_authenticate_uri = http://127.0.0.1:5000/v3"
 }
 
 keystone_conf() { # PUBLIC-URL

@@ -7,6 +7,7 @@
 use super::Sensitive;
 use reqwest::Method;
 use reqwest::blocking::Client;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -321,8 +322,21 @@ pub fn converge<T>(
     }
 }
 
+/// The value under `key` of an answer from `url`, typed.
+pub(super) fn field<T: DeserializeOwned>(
+    mut v: Value,
+    key: &str,
+    url: &str,
+) -> Result<T, ApiError> {
+    serde_json::from_value(v[key].take()).map_err(|e| ApiError::Decode {
+        method: "GET".into(),
+        url: url.to_string(),
+        detail: format!("`{key}`: {e}"),
+    })
+}
+
 /// reqwest's error with its sources ("connection reset by peer" sits a few levels down).
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

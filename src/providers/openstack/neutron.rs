@@ -2,7 +2,7 @@
 //! groups and rules, ports (created in bulk) and floating IPs, tags set after create (Neutron
 //! before 2023.2 rejects `tags` in a POST body). Opaque to Kubernetes.
 
-use super::api::{Api, ApiError, Service};
+use super::api::{Api, ApiError, Service, field};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -102,12 +102,50 @@ pub struct QuotaUse {
     pub reserved: i64,
 }
 
-fn field<T: DeserializeOwned>(mut v: Value, key: &str, url: &str) -> Result<T, ApiError> {
-    serde_json::from_value(v[key].take()).map_err(|e| ApiError::Decode {
-        method: "GET".into(),
-        url: url.to_string(),
-        detail: format!("`{key}`: {e}"),
-    })
+/// Which objects of a collection to list.
+#[derive(Debug, Clone, Copy)]
+pub enum Filter<'a> {
+    /// Carrying this tag.
+    Tag(&'a str),
+    /// With exactly this description (k8sgen marks everything it creates this way, so an
+    /// object whose tagging was interrupted is still found).
+    Description(&'a str),
+    /// On this network (ports).
+    Network(&'a str),
+}
+
+impl Filter<'_> {
+    fn query(self) -> String {
+        let (name, value) = match self {
+            Filter::Tag(v) => ("tags", v),
+            Filter::Description(v) => ("description", v),
+            Filter::Network(v) => ("network_id", v),
+        };
+        format!("{name}={}", q(value))
+    }
+}
+
+/// GET `/{collection}?{filter}` and the list under `key`.
+fn list<T: DeserializeOwned>(
+    api: &Api,
+    collection: &str,
+    key: &str,
+    filter: Filter,
+) -> Result<Vec<T>, ApiError> {
+    let path = format!("/{collection}?{}", filter.query());
+    field(api.get(Service::Network, &path)?, key, &path)
+}
+
+pub fn ports(api: &Api, filter: Filter) -> Result<Vec<Port>, ApiError> {
+    list(api, "ports", "ports", filter)
+}
+
+pub fn security_groups(api: &Api, filter: Filter) -> Result<Vec<SecurityGroup>, ApiError> {
+    list(api, "security-groups", "security_groups", filter)
+}
+
+pub fn floating_ips(api: &Api, filter: Filter) -> Result<Vec<FloatingIp>, ApiError> {
+    list(api, "floatingips", "floatingips", filter)
 }
 
 /// Percent-encode one query value.
@@ -158,18 +196,6 @@ pub fn quota_details(api: &Api, project_id: &str) -> Result<BTreeMap<String, Quo
     field(api.get(Service::Network, &path)?, "quota", &path)
 }
 
-/// Ports whose description is `marker` (k8sgen marks everything it creates this way, so a
-/// port whose tagging was interrupted is still found).
-pub fn ports_described(api: &Api, marker: &str) -> Result<Vec<Port>, ApiError> {
-    let path = format!("/ports?description={}", q(marker));
-    field(api.get(Service::Network, &path)?, "ports", &path)
-}
-
-pub fn ports_tagged(api: &Api, tag: &str) -> Result<Vec<Port>, ApiError> {
-    let path = format!("/ports?tags={}", q(tag));
-    field(api.get(Service::Network, &path)?, "ports", &path)
-}
-
 /// Create many ports in one request (ML2 creates all or none).
 pub fn create_ports(api: &Api, ports: &[Value]) -> Result<Vec<Port>, ApiError> {
     let body = json!({ "ports": ports });
@@ -188,16 +214,6 @@ pub fn set_tags(api: &Api, kind: &str, id: &str, tags: &[String]) -> Result<(), 
         &json!({ "tags": tags }),
     )?;
     Ok(())
-}
-
-pub fn security_groups_described(api: &Api, marker: &str) -> Result<Vec<SecurityGroup>, ApiError> {
-    let path = format!("/security-groups?description={}", q(marker));
-    field(api.get(Service::Network, &path)?, "security_groups", &path)
-}
-
-pub fn security_groups_tagged(api: &Api, tag: &str) -> Result<Vec<SecurityGroup>, ApiError> {
-    let path = format!("/security-groups?tags={}", q(tag));
-    field(api.get(Service::Network, &path)?, "security_groups", &path)
 }
 
 pub fn create_security_group(
@@ -221,16 +237,6 @@ pub fn create_rules(api: &Api, rules: &[Value]) -> Result<Vec<Rule>, ApiError> {
         "security_group_rules",
         "/security-group-rules",
     )
-}
-
-pub fn floating_ips_described(api: &Api, marker: &str) -> Result<Vec<FloatingIp>, ApiError> {
-    let path = format!("/floatingips?description={}", q(marker));
-    field(api.get(Service::Network, &path)?, "floatingips", &path)
-}
-
-pub fn floating_ips_tagged(api: &Api, tag: &str) -> Result<Vec<FloatingIp>, ApiError> {
-    let path = format!("/floatingips?tags={}", q(tag));
-    field(api.get(Service::Network, &path)?, "floatingips", &path)
 }
 
 pub fn create_floating_ip(

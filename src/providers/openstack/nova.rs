@@ -2,11 +2,10 @@
 //! flavors, images, limits, key pairs, server groups, servers (tags in the create body), the
 //! console log, deletes. Takes user-data as opaque base64; knows nothing of Kubernetes.
 
-use super::api::{Api, ApiError, Purpose, Service};
+use super::api::{Api, ApiError, Purpose, Service, field};
 use super::neutron::q;
 use reqwest::Method;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -62,14 +61,6 @@ pub struct ServerGroup {
     pub policy: String,
     #[serde(default)]
     pub members: Vec<String>,
-}
-
-fn field<T: DeserializeOwned>(mut v: Value, key: &str, url: &str) -> Result<T, ApiError> {
-    serde_json::from_value(v[key].take()).map_err(|e| ApiError::Decode {
-        method: "GET".into(),
-        url: url.to_string(),
-        detail: format!("`{key}`: {e}"),
-    })
 }
 
 /// The newest compute microversion the cloud offers, e.g. `2.93`.

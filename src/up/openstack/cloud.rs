@@ -3,9 +3,9 @@
 //! by tag, and by the description marker for Neutron objects whose tagging was interrupted).
 
 use super::UpError;
-use super::design::{self, Group};
+use super::design;
 use crate::providers::openstack::api::{Api, Endpoints, Purpose};
-use crate::providers::openstack::neutron::{self, FloatingIp, Port, SecurityGroup};
+use crate::providers::openstack::neutron::{self, Filter, FloatingIp, Port, SecurityGroup};
 use crate::providers::openstack::nova::{self, Server, ServerGroup};
 use crate::providers::openstack::{auth, catalog, keystone};
 use std::collections::BTreeMap;
@@ -66,12 +66,6 @@ pub struct Inventory {
     pub duplicates: Vec<String>,
 }
 
-impl Inventory {
-    pub fn group_id(&self, cluster: &str, group: Group) -> Option<&str> {
-        self.groups.get(&group.name(cluster)).map(|g| g.id.as_str())
-    }
-}
-
 fn by_name<T>(
     items: Vec<T>,
     id: impl Fn(&T) -> &str,
@@ -104,18 +98,18 @@ pub fn inventory(api: &Api, cluster: &str, purpose: Purpose) -> Result<Inventory
     let mut duplicates = Vec::new();
     let servers = nova::servers_tagged(api, &tag, purpose)?;
     let servers = by_name(servers, |s| &s.id, |s| &s.name, &mut duplicates);
-    let mut ports = neutron::ports_tagged(api, &tag)?;
-    ports.extend(neutron::ports_described(api, &marker)?);
+    let mut ports = neutron::ports(api, Filter::Tag(&tag))?;
+    ports.extend(neutron::ports(api, Filter::Description(&marker))?);
     let ports = by_name(ports, |p| &p.id, |p| &p.name, &mut duplicates);
-    let mut groups = neutron::security_groups_tagged(api, &tag)?;
-    groups.extend(neutron::security_groups_described(api, &marker)?);
+    let mut groups = neutron::security_groups(api, Filter::Tag(&tag))?;
+    groups.extend(neutron::security_groups(api, Filter::Description(&marker))?);
     let groups = by_name(groups, |g| &g.id, |g| &g.name, &mut duplicates);
     let group_name = design::server_group_name(cluster);
     let server_group = nova::server_groups(api)?
         .into_iter()
         .find(|g| g.name == group_name);
-    let mut fips = neutron::floating_ips_tagged(api, &tag)?;
-    fips.extend(neutron::floating_ips_described(api, &marker)?);
+    let mut fips = neutron::floating_ips(api, Filter::Tag(&tag))?;
+    fips.extend(neutron::floating_ips(api, Filter::Description(&marker))?);
     let mut seen = std::collections::BTreeSet::new();
     fips.retain(|f| seen.insert(f.id.clone()));
     Ok(Inventory {

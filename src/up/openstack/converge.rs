@@ -10,8 +10,8 @@ use super::preflight::Resolved;
 use super::record::{Facts, NodeRecord, Record};
 use super::{Event, UpError};
 use crate::plan::{NodePlan, Plan, Role};
-use crate::providers::openstack::api::{Api, ApiError, Purpose, converge};
-use crate::providers::openstack::neutron::{self, Port};
+use crate::providers::openstack::api::{Api, ApiError, Purpose, Service, converge};
+use crate::providers::openstack::neutron::{self, Filter, Port};
 use crate::providers::openstack::nova;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -65,7 +65,7 @@ pub fn security_groups(
             None => converge(
                 &api.retry,
                 || {
-                    Ok(neutron::security_groups_described(api, &marker)?
+                    Ok(neutron::security_groups(api, Filter::Description(&marker))?
                         .into_iter()
                         .find(|g| g.name == name))
                 },
@@ -123,7 +123,7 @@ pub fn security_groups(
                 Err(e) if e.transient() && attempt + 1 < api.retry.attempts => {
                     std::thread::sleep(api.retry.delay(attempt, &e));
                     attempt += 1;
-                    let now = neutron::security_groups_described(api, &marker)?
+                    let now = neutron::security_groups(api, Filter::Description(&marker))?
                         .into_iter()
                         .find(|g| g.id == sg.id)
                         .map(|g| g.security_group_rules)
@@ -263,7 +263,7 @@ pub fn ports(
             {
                 std::thread::sleep(api.retry.delay(attempt, &e));
                 attempt += 1;
-                for p in neutron::ports_described(api, &marker)? {
+                for p in neutron::ports(api, Filter::Description(&marker))? {
                     inventory.ports.entry(p.name.clone()).or_insert(p);
                 }
             }
@@ -309,12 +309,8 @@ pub fn finish_ports(
         want_pairs.iter().map(|ip| serde_json::json!({"ip_address": ip})).collect::<Vec<_>>()}});
     let results = parallel(&work, concurrency, |(p, pairs)| {
         if *pairs {
-            api.put(
-                crate::providers::openstack::api::Service::Network,
-                &format!("/ports/{}", p.id),
-                &pairs_body,
-            )
-            .map(drop)
+            api.put(Service::Network, &format!("/ports/{}", p.id), &pairs_body)
+                .map(drop)
         } else {
             neutron::set_tags(api, "ports", &p.id, std::slice::from_ref(&tag))
         }
@@ -351,7 +347,7 @@ pub fn floating_ip(
         None => converge(
             &api.retry,
             || {
-                Ok(neutron::floating_ips_described(api, &marker)?
+                Ok(neutron::floating_ips(api, Filter::Description(&marker))?
                     .into_iter()
                     .next())
             },
@@ -366,7 +362,7 @@ pub fn floating_ip(
     }
     if fip.port_id.as_deref() != Some(port.id.as_str()) {
         api.put(
-            crate::providers::openstack::api::Service::Network,
+            Service::Network,
             &format!("/floatingips/{}", fip.id),
             &serde_json::json!({"floatingip": {"port_id": port.id}}),
         )?;
@@ -538,7 +534,7 @@ pub fn record(
 fn wait_placed(api: &Api, id: &str) -> Result<(), ApiError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while std::time::Instant::now() < deadline {
-        let s = nova::server(api, id, crate::providers::openstack::api::Purpose::Poll)?;
+        let s = nova::server(api, id, Purpose::Poll)?;
         let scheduling = s.task_state.as_deref().is_none_or(|t| t == "scheduling");
         if s.status != "BUILD" || !scheduling {
             break;

@@ -39,7 +39,7 @@ pub enum Followed {
 
 /// Lines of console log read per poll: enough to hold the last progress line among
 /// cloud-init's own output.
-const CONSOLE_LINES: u32 = 400;
+pub const CONSOLE_LINES: u32 = 400;
 
 pub fn follow(
     api: &Api,

@@ -227,21 +227,14 @@ pub fn up(
     issued_leaves.extend(compiled.issued_leaves.iter().cloned());
     let plan = &compiled.plan;
     let mut user_data = encode(&compiled.user_data);
-    let write = |path: &PathBuf, bytes: &[u8]| {
-        crate::fsio::write_atomic(path, bytes, 0o600).map_err(|e| UpError::Write {
-            path: path.display().to_string(),
-            detail: e.to_string(),
-        })
-    };
-    let mut rec = converge::record(plan, &inventory, &facts, &BTreeMap::new());
-    record::save(&options.record_path, &rec).map_err(|e| UpError::Write {
-        path: options.record_path.display().to_string(),
-        detail: e.to_string(),
-    })?;
-    write(
+    let rec = converge::record(plan, &inventory, &facts, &BTreeMap::new());
+    record::save(&options.record_path, &rec).map_err(write_error(&options.record_path))?;
+    crate::fsio::write_atomic(
         &options.kubeconfig_path,
         compiled.admin_kubeconfig.as_bytes(),
-    )?;
+        0o600,
+    )
+    .map_err(write_error(&options.kubeconfig_path))?;
     let kube = kube_client(plan, secrets)?;
 
     // Workers joining after the rendered token expired get a fresh one.
@@ -295,32 +288,14 @@ pub fn up(
     });
     ports?;
     let (server_ids, created_servers) = servers?;
-    rec = converge::record(plan, &inventory, &facts, &server_ids);
-    record::save(&options.record_path, &rec).map_err(|e| UpError::Write {
-        path: options.record_path.display().to_string(),
-        detail: e.to_string(),
-    })?;
+    let rec = converge::record(plan, &inventory, &facts, &server_ids);
+    record::save(&options.record_path, &rec).map_err(write_error(&options.record_path))?;
 
     let mut pruned = Vec::new();
     if options.prune && !surplus.is_empty() {
         phase.start("prune");
         report(Event::Phase("prune"));
-        for name in &surplus {
-            kube.drain_and_delete(name, Duration::from_secs(300))?;
-            let server = &inventory.servers[name];
-            crate::providers::openstack::nova::delete_server(api, &server.id)?;
-            for nic in [design::Nic::Cluster, design::Nic::Admin] {
-                if let Some(p) = inventory.ports.get(&design::port_name(name, nic)) {
-                    // Nova may still hold the port for a moment; Neutron detaches it.
-                    crate::providers::openstack::neutron::delete(api, "ports", &p.id)?;
-                }
-            }
-            report(Event::Deleted {
-                kind: "server",
-                name: name.clone(),
-            });
-            pruned.push(name.clone());
-        }
+        pruned = teardown::prune(api, &kube, &inventory, &surplus, report)?;
     }
 
     phase.start("follow");
@@ -369,6 +344,13 @@ impl Phases {
     fn finish(mut self) -> Vec<(&'static str, f64)> {
         self.close();
         self.done
+    }
+}
+
+fn write_error(path: &std::path::Path) -> impl Fn(std::io::Error) -> UpError + '_ {
+    move |e| UpError::Write {
+        path: path.display().to_string(),
+        detail: e.to_string(),
     }
 }
 

@@ -253,7 +253,7 @@ pub fn check(
 
     // Fixed IPs taken by someone else.
     if !resolved.cluster_network_id.is_empty() {
-        let taken = neutron_ports_on(api, &resolved.cluster_network_id)?;
+        let taken = neutron::ports(api, neutron::Filter::Network(&resolved.cluster_network_id))?;
         for node in &plan.nodes {
             let ip = node.address.to_string();
             let ours = design::port_name(&node.name, design::Nic::Cluster);
@@ -365,15 +365,5 @@ fn network_by_name(api: &Api, name: &str) -> Result<Result<neutron::Network, Pro
             format!("{n} networks are named `{name}`"),
             "give the network's ID instead of its name",
         )),
-    })
-}
-
-fn neutron_ports_on(api: &Api, network_id: &str) -> Result<Vec<neutron::Port>, ApiError> {
-    let path = format!("/ports?network_id={}", neutron::q(network_id));
-    let mut v = api.get(crate::providers::openstack::api::Service::Network, &path)?;
-    serde_json::from_value(v["ports"].take()).map_err(|e| ApiError::Decode {
-        method: "GET".into(),
-        url: path,
-        detail: e.to_string(),
     })
 }

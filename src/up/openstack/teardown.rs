@@ -110,6 +110,34 @@ pub fn down(
     Ok(removed)
 }
 
+/// Servers the spec no longer has: drained through the Kubernetes API (nothing is deleted
+/// if that fails), then the server and its ports. Returns the names removed.
+pub fn prune(
+    api: &Api,
+    kube: &crate::up::kube::Kube,
+    inventory: &Inventory,
+    names: &[String],
+    report: &dyn Fn(Event),
+) -> Result<Vec<String>, UpError> {
+    let mut pruned = Vec::new();
+    for name in names {
+        kube.drain_and_delete(name, Duration::from_secs(300))?;
+        nova::delete_server(api, &inventory.servers[name].id)?;
+        for nic in [super::design::Nic::Cluster, super::design::Nic::Admin] {
+            if let Some(p) = inventory.ports.get(&super::design::port_name(name, nic)) {
+                // Nova may still hold the port for a moment; Neutron detaches it.
+                neutron::delete(api, "ports", &p.id)?;
+            }
+        }
+        report(Event::Deleted {
+            kind: "server",
+            name: name.clone(),
+        });
+        pruned.push(name.clone());
+    }
+    Ok(pruned)
+}
+
 /// Ports of the cluster that share a name with another (left by an interrupted bulk create
 /// on a cloud that does not roll back): the inventory keeps one per name.
 fn duplicate_ports(
@@ -122,12 +150,13 @@ fn duplicate_ports(
     }
     let kept: std::collections::BTreeSet<&str> =
         inventory.ports.values().map(|p| p.id.as_str()).collect();
-    Ok(
-        neutron::ports_described(api, &super::design::marker(cluster))?
-            .into_iter()
-            .filter(|p| !kept.contains(p.id.as_str()))
-            .collect(),
-    )
+    Ok(neutron::ports(
+        api,
+        neutron::Filter::Description(&super::design::marker(cluster)),
+    )?
+    .into_iter()
+    .filter(|p| !kept.contains(p.id.as_str()))
+    .collect())
 }
 
 /// One line of `status` per object.
@@ -145,7 +174,8 @@ pub fn status(api: &Api, cluster: &str) -> Result<(Vec<StatusLine>, Inventory), 
     let mut lines = Vec::new();
     for (name, s) in &inventory.servers {
         let boot = if s.status == "ACTIVE" {
-            let console = nova::console_log(api, &s.id, 400).unwrap_or_default();
+            let console =
+                nova::console_log(api, &s.id, super::follow::CONSOLE_LINES).unwrap_or_default();
             match progress::state(&console, name) {
                 NodeState::Booting => "no progress line yet".to_string(),
                 NodeState::Running(p) => format!(
