@@ -73,7 +73,7 @@ pub(super) fn render(plan: &Plan, node: &NodePlan, steps: &[Step]) -> Result<Str
             "lb_port": plan.api_load_balancer_port,
             "k8s_version": plan.kubernetes_version,
             "pkg_version": plan.package_version,
-            "pkg_minor": plan.package_minor,
+            "pkg_repo": plan.package_repository,
             "etcd": plan.etcd,
             "steps": steps,
             "stop_after": stop_point(plan.stop_after.as_deref(), steps),

@@ -64,6 +64,10 @@ enum Command {
         /// qemu: memory per VM in MiB.
         #[arg(long, default_value_t = 1024)]
         memory: u32,
+        /// qemu: serve DIR over HTTP at ADDRESS:PORT inside the VMs' network (a package
+        /// mirror, say); repeatable.
+        #[arg(long, value_name = "ADDRESS:PORT=DIR", value_parser = parse_service)]
+        serve: Vec<crate::providers::qemu::Service>,
         /// Give up following the nodes after this many seconds.
         #[arg(long, default_value_t = 3600)]
         timeout: u64,
@@ -108,6 +112,17 @@ enum Command {
         cloud: Option<String>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
+    },
+    /// Internal to `up --provider qemu`: the VMs' metadata service and static file servers.
+    #[command(hide = true)]
+    QemuHttp {
+        #[arg(long)]
+        listen: String,
+        #[arg(long)]
+        root: PathBuf,
+        /// Serve ROOT/<client address>/… (the metadata service).
+        #[arg(long)]
+        per_client: bool,
     },
     /// Write DIR/<node>.user-data for every node and DIR/admin.kubeconfig.
     Render {
@@ -261,6 +276,7 @@ pub fn main() -> i32 {
             kernel,
             initrd,
             memory,
+            serve,
             timeout,
             cloud,
             gzip,
@@ -277,6 +293,7 @@ pub fn main() -> i32 {
                 kernel,
                 initrd,
                 memory,
+                serve,
                 timeout,
             }),
             Provider::Openstack => commands::up_openstack(commands::UpOpenStackArgs {
@@ -312,6 +329,13 @@ pub fn main() -> i32 {
             cloud,
             output,
         } => commands::status_openstack(&file, cloud.as_deref(), output == OutputFormat::Json),
+        Command::QemuHttp {
+            listen,
+            root,
+            per_client,
+        } => crate::providers::qemu::http::serve(&listen, &root, per_client)
+            .map(|()| 0)
+            .map_err(|e| Failure::user(format!("qemu-http on {listen}: {e}"))),
         Command::Render {
             file,
             profile,
@@ -343,4 +367,19 @@ pub fn main() -> i32 {
             if f.internal { 2 } else { 1 }
         }
     }
+}
+
+/// `ADDRESS:PORT=DIR` for `--serve`.
+fn parse_service(text: &str) -> Result<crate::providers::qemu::Service, String> {
+    let (listen, dir) = text
+        .split_once('=')
+        .ok_or("expected ADDRESS:PORT=DIR, e.g. 192.0.2.80:80=mirror/")?;
+    let socket: std::net::SocketAddrV4 = listen
+        .parse()
+        .map_err(|_| format!("`{listen}` is not an IPv4 ADDRESS:PORT"))?;
+    Ok(crate::providers::qemu::Service {
+        address: *socket.ip(),
+        port: socket.port(),
+        root: std::fs::canonicalize(dir).map_err(|e| format!("{dir}: {e}"))?,
+    })
 }

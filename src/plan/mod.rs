@@ -120,6 +120,13 @@ pub fn plan(
         kubernetes_version: version.to_string(),
         package_version: version.deb_version(),
         package_minor: format!("v{}.{}", version.major, version.minor),
+        package_repository: format!(
+            "{}/core:/stable:/v{}.{}/deb/",
+            spec.kubernetes.packages.mirror.trim_end_matches('/'),
+            version.major,
+            version.minor
+        ),
+        package_key: spec.kubernetes.packages.key.clone(),
         kubeadm_api_version: catalog::KUBEADM_API_VERSION.into(),
         key_algorithm: bundle.key_algorithm.kubeadm_name().into(),
         os: spec.nodes.os.clone(),

@@ -138,6 +138,11 @@ pub struct Plan {
     pub package_version: String,
     /// pkgs.k8s.io repository minor, e.g. `v1.36`.
     pub package_minor: String,
+    /// The apt repository of that minor, e.g. `https://pkgs.k8s.io/core:/stable:/v1.36/deb/`.
+    pub package_repository: String,
+    /// Its armored signing key when the spec gives one (else fetched from the repository).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package_key: Option<String>,
     pub kubeadm_api_version: String,
     pub key_algorithm: String,
     pub os: String,

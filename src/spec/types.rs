@@ -37,6 +37,34 @@ pub struct Kubernetes {
     pub dns_domain: String,
     #[serde(default)]
     pub api_server: ApiServer,
+    #[serde(default)]
+    pub packages: KubernetesPackages,
+}
+
+/// Where Ubuntu/Debian nodes get kubelet, kubeadm and kubectl: pkgs.k8s.io or a mirror with
+/// its layout (`<mirror>/core:/stable:/v1.XX/deb/`), as air-gapped clouds need.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KubernetesPackages {
+    #[serde(default = "default_package_mirror")]
+    pub mirror: String,
+    /// The repository's ASCII-armored signing key. Default: the repository's own
+    /// `Release.key`, fetched at boot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl Default for KubernetesPackages {
+    fn default() -> Self {
+        KubernetesPackages {
+            mirror: default_package_mirror(),
+            key: None,
+        }
+    }
+}
+
+fn default_package_mirror() -> String {
+    "https://pkgs.k8s.io".into()
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]

@@ -92,6 +92,26 @@ pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
         }
     }
 
+    let mirror = &k.packages.mirror;
+    if !(mirror.starts_with("http://") || mirror.starts_with("https://"))
+        || mirror.contains(char::is_whitespace)
+    {
+        c.push(
+            "kubernetes.packages.mirror",
+            format!("`{mirror}` is not an http(s) URL"),
+            "use the URL under which `core:/stable:/v1.XX/deb/` is served, e.g. https://pkgs.k8s.io",
+        );
+    }
+    if let Some(key) = &k.packages.key
+        && !key.contains("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+    {
+        c.push(
+            "kubernetes.packages.key",
+            "not an ASCII-armored OpenPGP public key",
+            "paste the repository's Release.key as it is served (it starts with -----BEGIN PGP PUBLIC KEY BLOCK-----)",
+        );
+    }
+
     // Control plane.
     let cp = &spec.control_plane;
     match cp.count {

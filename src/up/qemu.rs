@@ -1,21 +1,26 @@
 //! `up --provider qemu`: one local VM per node, booted in parallel from the operator's image
-//! with a NoCloud seed. NIC2 is the cluster network (the plan's node addresses, static);
-//! NIC1 is user-mode with no route out: the admin NIC when the spec has one (its MAC goes
-//! into the plan, so the admin netplan file matches by MAC), otherwise plain DHCP for host
-//! access. The run is followed through the same console progress lines as on OpenStack.
+//! the way Nova boots a server: an OpenStack config drive whose `network_data.json` lists
+//! both NICs (the cluster NIC static with the plan's address and the gateway as default
+//! route; the admin NIC as Neutron describes a DHCP subnet, or static without routes), and a
+//! metadata service at 169.254.169.254. The VMs' MACs go into the plan before bundles are
+//! built. The run is followed through the same console progress lines as on OpenStack.
 
 use super::progress::{self, NodeState};
 use crate::compile::{self, CompileError, Compiled};
 use crate::pki::{self, Clock, Entropy};
 use crate::plan::{Plan, UserDataFormat};
-use crate::providers::qemu::{self as provider, Boot, QemuError, Started, Vm};
+use crate::providers::qemu::{self as provider, Boot, Network, QemuError, Service, Started, Vm};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The guest port of the test image's etcd forwarder; see tests/vm/build-image.sh.
 pub const ETCD_FORWARD_GUEST_PORT: u16 = 12379;
+/// The guest port of the test image's shell; see tests/vm/build-image.sh.
+pub const SHELL_GUEST_PORT: u16 = 12222;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpError {
@@ -29,11 +34,111 @@ pub enum UpError {
     Port(std::io::Error),
 }
 
-pub fn mac_nic1(i: usize) -> String {
-    format!("52:54:00:a1:{:02x}:{:02x}", i / 256, i % 256)
+pub fn mac_cluster(i: usize) -> String {
+    format!("fa:16:3e:c0:{:02x}:{:02x}", i / 256, i % 256)
 }
-pub fn mac_nic2(i: usize) -> String {
-    format!("52:54:00:a2:{:02x}:{:02x}", i / 256, i % 256)
+pub fn mac_admin(i: usize) -> String {
+    format!("fa:16:3e:ad:{:02x}:{:02x}", i / 256, i % 256)
+}
+
+/// A UUID-shaped identifier derived from `seed`, so config drives are reproducible.
+fn uuid(seed: &str) -> String {
+    let h = hex(&Sha256::digest(seed.as_bytes()));
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn netmask(prefix: u8) -> String {
+    Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0)).to_string()
+}
+
+/// Nova's `meta_data.json` for one server (the fields cloud-init reads, and a few more).
+pub fn meta_data(plan: &Plan, index: usize) -> String {
+    let node = &plan.nodes[index];
+    serde_json::to_string_pretty(&json!({
+        "uuid": uuid(&format!("server/{}/{}", plan.cluster_name, node.name)),
+        "name": node.name,
+        "hostname": node.name,
+        "launch_index": 0,
+        "availability_zone": "nova",
+        "project_id": uuid("project/k8sgen-qemu").replace('-', ""),
+        "meta": {},
+        "devices": [],
+    }))
+    .expect("serializes")
+}
+
+/// Nova's `network_data.json` for one server (nova/virt/netutils.py): every port is a link;
+/// the cluster subnet is static (`ipv4`) with its gateway as the default route, as Nova
+/// writes a fixed IP; the admin subnet is `ipv4_dhcp` (Nova lists no routes for those: the
+/// DHCP server hands out the gateway) or, for static addressing, `ipv4` without routes (a
+/// subnet created with `--gateway none`).
+pub fn network_data(
+    plan: &Plan,
+    index: usize,
+    cluster: ipnet::Ipv4Net,
+    gateway: Ipv4Addr,
+) -> String {
+    let node = &plan.nodes[index];
+    let link = |kind: &str| format!("tap{}", &uuid(&format!("port/{kind}/{}", node.name))[..11]);
+    let mut links = vec![json!({
+        "id": link("cluster"),
+        "vif_id": uuid(&format!("port/cluster/{}", node.name)),
+        "type": "ovs",
+        "mtu": 1500,
+        "ethernet_mac_address": mac_cluster(index),
+    })];
+    let dns = json!([{"type": "dns", "address": gateway.to_string()}]);
+    let mut networks = vec![json!({
+        "id": "network0",
+        "type": "ipv4",
+        "link": link("cluster"),
+        "ip_address": node.address.to_string(),
+        "netmask": netmask(cluster.prefix_len()),
+        "routes": [{"network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": gateway.to_string()}],
+        "network_id": uuid("network/cluster"),
+        "services": dns,
+    })];
+    if let Some(admin) = &plan.admin_nic {
+        links.push(json!({
+            "id": link("admin"),
+            "vif_id": uuid(&format!("port/admin/{}", node.name)),
+            "type": "ovs",
+            "mtu": 1500,
+            "ethernet_mac_address": mac_admin(index),
+        }));
+        let network = match node.admin_address.filter(|_| !admin.dhcp) {
+            Some(address) => json!({
+                "id": "network1",
+                "type": "ipv4",
+                "link": link("admin"),
+                "ip_address": address.addr().to_string(),
+                "netmask": netmask(address.prefix_len()),
+                "routes": [],
+                "network_id": uuid("network/admin"),
+                "services": [],
+            }),
+            None => json!({
+                "id": "network1",
+                "type": "ipv4_dhcp",
+                "link": link("admin"),
+                "network_id": uuid("network/admin"),
+            }),
+        };
+        networks.push(network);
+    }
+    serde_json::to_string_pretty(&json!({"links": links, "networks": networks, "services": dns}))
+        .expect("serializes")
 }
 
 fn free_port() -> Result<u16, UpError> {
@@ -41,38 +146,23 @@ fn free_port() -> Result<u16, UpError> {
     Ok(l.local_addr().map_err(UpError::Port)?.port())
 }
 
-/// network-config (v2) for one VM: the cluster NIC static with the plan's address and the
-/// cluster network's first host as gateway (as the cloud would give it); NIC1 DHCP without
-/// routes only when no admin NIC is planned (then nothing else would configure it).
-pub fn network_config(
-    plan: &Plan,
-    index: usize,
-    cluster_prefix: u8,
-    gateway: std::net::Ipv4Addr,
-) -> String {
-    let node = &plan.nodes[index];
-    let mut ethernets = json!({
-        "cluster": {
-            "match": {"macaddress": mac_nic2(index)},
-            "addresses": [format!("{}/{cluster_prefix}", node.address)],
-            "routes": [{"to": "default", "via": gateway.to_string()}],
-        }
-    });
-    if plan.admin_nic.is_none() {
-        ethernets["host"] = json!({
-            "match": {"macaddress": mac_nic1(index)},
-            "dhcp4": true,
-            "dhcp4-overrides": {"use-routes": false, "use-dns": false},
-        });
-    }
-    serde_saphyr::to_string(&json!({"version": 2, "ethernets": ethernets})).expect("serializes")
-}
-
 pub struct UpOptions<'a> {
     pub state_dir: &'a Path,
     pub boot: Boot,
     pub cluster_cidr: ipnet::Ipv4Net,
     pub memory_mib: u32,
+    /// Static trees served inside the VMs' network (a package mirror, say).
+    pub services: Vec<Service>,
+}
+
+/// The namespace name for a state directory: short (15 bytes for interface-like names is
+/// not needed, but `ip netns` names show up in listings) and distinct per directory.
+fn namespace_for(dir: &Path) -> String {
+    let abs = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    format!(
+        "k8sgen-{}",
+        &hex(&Sha256::digest(abs.to_string_lossy().as_bytes()))[..10]
+    )
 }
 
 /// Fill the VMs' MACs into the plan, build, and start one VM per node.
@@ -88,39 +178,39 @@ pub fn start(
     }
     if plan.admin_nic.is_some() {
         for (i, node) in plan.nodes.iter_mut().enumerate() {
-            node.admin_mac = Some(mac_nic1(i));
+            node.admin_mac = Some(mac_admin(i));
         }
     }
     let compiled = compile::build(plan, secrets, clock, entropy, Default::default())?;
-    let gateway = options
-        .cluster_cidr
-        .hosts()
-        .next()
-        .unwrap_or(options.cluster_cidr.network());
+    let cidr = options.cluster_cidr;
+    let gateway = cidr.hosts().next().unwrap_or(cidr.network());
     let mut vms = Vec::new();
     for (i, ud) in compiled.user_data.iter().enumerate() {
         vms.push(Vm {
             name: ud.node.clone(),
+            address: compiled.plan.nodes[i].address,
             user_data: ud.bytes.clone(),
-            network_config: network_config(
-                &compiled.plan,
-                i,
-                options.cluster_cidr.prefix_len(),
-                gateway,
-            ),
-            mac_nic1: mac_nic1(i),
-            mac_nic2: mac_nic2(i),
-            forwards: vec![(free_port()?, ETCD_FORWARD_GUEST_PORT)],
+            meta_data: meta_data(&compiled.plan, i),
+            network_data: network_data(&compiled.plan, i, cidr, gateway),
+            mac_cluster: mac_cluster(i),
+            mac_admin: mac_admin(i),
+            forwards: vec![
+                (free_port()?, ETCD_FORWARD_GUEST_PORT),
+                (free_port()?, SHELL_GUEST_PORT),
+            ],
             memory_mib: options.memory_mib,
         });
     }
-    // One multicast segment per run, so two clusters on one host never share a wire.
-    let segment = format!("230.0.75.1:{}", 20_000 + std::process::id() % 20_000);
+    let network = Network {
+        namespace: namespace_for(options.state_dir),
+        gateway: format!("{gateway}/{}", cidr.prefix_len()),
+        services: options.services.clone(),
+    };
     let started = provider::start(
         options.state_dir,
         &options.boot,
         provider::detect_accel(),
-        &segment,
+        &network,
         &vms,
     )?;
     Ok((compiled, started))

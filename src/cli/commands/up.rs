@@ -9,6 +9,7 @@ pub struct UpQemuArgs {
     pub kernel: Option<PathBuf>,
     pub initrd: Option<PathBuf>,
     pub memory: u32,
+    pub serve: Vec<crate::providers::qemu::Service>,
     pub timeout: u64,
 }
 
@@ -65,6 +66,7 @@ pub fn up_qemu(args: UpQemuArgs) -> Result<i32> {
         },
         cluster_cidr: cidr,
         memory_mib: args.memory,
+        services: args.serve,
     };
     let (compiled, started) =
         qemu::start(plan, &mut bundle, &SystemClock, &mut OsEntropy, &options)
