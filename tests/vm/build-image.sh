@@ -126,8 +126,10 @@ cat >"$root/etc/systemd/system/k8sgen-test-dpkg-lock.service" <<'UNIT'
 [Unit]
 Description=Test image only: hold the dpkg lock as a first-boot unattended-upgrades run does
 
+# Not oneshot: multi-user.target would wait for it, and cloud-final (which starts k8sgen's
+# boot unit, the trigger) waits for multi-user.target.
 [Service]
-Type=oneshot
+Type=simple
 ExecStart=/usr/local/sbin/k8sgen-test-dpkg-lock
 
 [Install]
