@@ -71,9 +71,11 @@ def resources():
     )
     image = conn.image.get_image(image)
     assert image.status == "active", f"image upload left status {image.status}"
-    for name, subnet, cidr, gateway in (
-        ("k8s-net", "k8s-subnet", "10.0.0.0/24", "10.0.0.1"),
-        ("admin-net", "admin-subnet", "192.168.50.0/24", None),
+    # The admin subnet as `up` requires of a DHCP admin network: DHCP on (the rig runs no
+    # DHCP agent; Neutron records the setting), no gateway.
+    for name, subnet, cidr, gateway, dhcp in (
+        ("k8s-net", "k8s-subnet", "10.0.0.0/24", "10.0.0.1", False),
+        ("admin-net", "admin-subnet", "192.168.50.0/24", None, True),
     ):
         net = conn.network.create_network(name=name)
         conn.network.create_subnet(
@@ -82,7 +84,7 @@ def resources():
             ip_version=4,
             cidr=cidr,
             gateway_ip=gateway,
-            enable_dhcp=False,
+            enable_dhcp=dhcp,
         )
     public = conn.network.create_network(
         name="public",

@@ -24,6 +24,20 @@ pub struct Subnet {
     pub name: String,
     pub network_id: String,
     pub cidr: String,
+    #[serde(default)]
+    pub enable_dhcp: bool,
+    #[serde(default)]
+    pub gateway_ip: Option<String>,
+    #[serde(default)]
+    pub host_routes: Vec<HostRoute>,
+    #[serde(default)]
+    pub dns_nameservers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct HostRoute {
+    pub destination: String,
+    pub nexthop: String,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
