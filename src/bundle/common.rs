@@ -20,12 +20,36 @@ const CRICTL: &str = "runtime-endpoint: unix:///run/containerd/containerd.sock\n
 image-endpoint: unix:///run/containerd/containerd.sock\n\
 timeout: 10\n";
 
+/// The admin NIC's netplan override, with the interface name left for the boot step to
+/// fill in (see `admin_network`).
+pub(super) const NETPLAN_ADMIN_TEMPLATE: &str = "/etc/k8sgen/netplan-admin.yaml.in";
+/// Where the boot step writes it, under the interface's own name as netplan id.
 pub(super) const NETPLAN_ADMIN: &str = "/etc/netplan/60-k8sgen-admin.yaml";
+/// The token the boot step replaces with the interface name (an interface name never holds `@`).
+pub(super) const ADMIN_IFNAME_TOKEN: &str = "@ADMIN_IFNAME@";
+/// The Kubernetes repository's armored key (apt >= 1.4 reads `.asc` keyrings directly).
+const KUBERNETES_KEYRING: &str = "/etc/apt/keyrings/kubernetes-apt-keyring.asc";
+/// A drop-in for the networkd file netplan generates for the admin NIC: cloud-init lists the
+/// cloud's DNS servers on every static NIC (netplan `nameservers`), and a netplan override
+/// can only add to lists; an empty `DNS=` in networkd clears them.
+pub(super) const NETWORKD_ADMIN_DROPIN: &str = "/etc/k8sgen/networkd-admin-dropin.conf";
+const NETWORKD_ADMIN_DROPIN_CONTENT: &str = "# k8sgen: the admin NIC contributes no DNS server or search domain\n\
+[Network]\nDNS=\nDomains=\nDNSDefaultRoute=no\n";
 pub(super) const NETWORKD_ADMIN: &str = "/etc/systemd/network/60-k8sgen-admin.network";
+/// APT waits this long for dpkg's locks, which first-boot unattended-upgrades holds.
+const APT_LOCK_TIMEOUT: &str = "// k8sgen: wait for dpkg's locks (a first-boot unattended-upgrades run holds them)\n\
+DPkg::Lock::Timeout \"900\";\n";
 
 pub(super) fn host_prep(b: &mut Builder, plan: &Plan, _node: &NodePlan) -> Result<(), BundleError> {
     b.file("/etc/modules-load.d/k8sgen.conf", 0o644, MODULES);
     b.file("/etc/sysctl.d/90-k8sgen.conf", 0o644, SYSCTLS);
+    if !plan.platform.flatcar {
+        b.file(
+            "/etc/apt/apt.conf.d/90k8sgen-lock-timeout",
+            0o644,
+            APT_LOCK_TIMEOUT,
+        );
+    }
     b.unit(
         "k8sgen-metadata-block.service",
         render(
@@ -34,12 +58,24 @@ pub(super) fn host_prep(b: &mut Builder, plan: &Plan, _node: &NodePlan) -> Resul
         )?,
         true,
     );
-    b.step(Step::new("host-prep", 300, 3, json!({}))?);
+    b.step(Step::new(
+        "host-prep",
+        1200,
+        3,
+        json!({"flatcar": plan.platform.flatcar, "pod_subnet": plan.pod_subnet.to_string()}),
+    )?);
     Ok(())
 }
 
-/// The admin NIC's network file: only that interface, never a default route, never DNS.
-/// netplan on Ubuntu/Debian; systemd-networkd directly on Flatcar.
+/// The admin NIC: only that interface, never a default route, never DNS. netplan on
+/// Ubuntu/Debian; systemd-networkd directly on Flatcar.
+///
+/// On OpenStack, cloud-init already wrote a netplan entry for this NIC from
+/// `network_data.json`, under the interface's name as id (with DHCP, the subnet's gateway
+/// and DNS servers apply). netplan merges only entries with the same id, and networkd
+/// applies only the first `.network` file matching a link, so the override must use that
+/// same id: the boot step resolves the interface name (by MAC, by the spec's name, or as
+/// the one NIC that is not the cluster NIC) and writes the file from a template.
 pub(super) fn admin_network(
     b: &mut Builder,
     plan: &Plan,
@@ -57,48 +93,66 @@ pub(super) fn admin_network(
         b.file(
             NETWORKD_ADMIN,
             0o644,
-            header + &networkd_file(admin, node, mac.as_deref()),
+            header + &networkd_file(admin, node, mac.as_deref())?,
         );
     } else {
-        let matcher = match &mac {
-            Some(mac) => json!({"macaddress": mac}),
-            None => json!({"name": admin.interface}),
-        };
-        let mut nic = json!({"match": matcher, "dhcp4": admin.dhcp, "dhcp6": false});
+        let mut nic = json!({"dhcp4": admin.dhcp, "dhcp6": false, "accept-ra": false});
+        if let Some(mac) = &mac {
+            nic["match"] = json!({"macaddress": mac});
+        }
         if admin.dhcp {
             nic["dhcp4-overrides"] = json!({"use-routes": false, "use-dns": false});
         } else if let Some(address) = node.admin_address {
             nic["addresses"] = json!([address.to_string()]);
         }
         nic["optional"] = json!(true);
-        let netplan = json!({"network": {"version": 2, "ethernets": {"k8sgen-admin": nic}}});
-        // netplan warns about (and newer versions refuse) group/world-readable files.
+        let netplan = json!({"network": {"version": 2, "ethernets": {ADMIN_IFNAME_TOKEN: nic}}});
         b.file(
-            NETPLAN_ADMIN,
+            NETPLAN_ADMIN_TEMPLATE,
             0o600,
             header + &super::kubeadm::to_yaml(&netplan),
         );
+        b.file(NETWORKD_ADMIN_DROPIN, 0o644, NETWORKD_ADMIN_DROPIN_CONTENT);
     }
     b.step(Step::new(
         "admin-network",
-        180,
+        300,
         3,
         json!({
             "flatcar": plan.platform.flatcar,
             "admin_mac": mac.unwrap_or_default(),
-            "admin_interface": admin.interface,
+            "admin_interface": admin.interface.clone().unwrap_or_default(),
             "admin_address": node.admin_address.map(|a| a.addr().to_string()).unwrap_or_default(),
+            "netplan_template": NETPLAN_ADMIN_TEMPLATE,
+            "netplan_file": NETPLAN_ADMIN,
+            "ifname_token": ADMIN_IFNAME_TOKEN,
+            "networkd_dropin": NETWORKD_ADMIN_DROPIN,
         }),
     )?);
     Ok(())
 }
 
 /// systemd-networkd unit for the admin NIC (Flatcar). Sorts before Flatcar's catch-all
-/// DHCP file, so it wins for that interface and only that interface.
-fn networkd_file(admin: &AdminNicPlan, node: &NodePlan, mac: Option<&str>) -> String {
-    let matcher = match mac {
-        Some(mac) => format!("MACAddress={mac}"),
-        None => format!("Name={}", admin.interface),
+/// DHCP file, so it wins for that interface and only that interface. Flatcar's Ignition
+/// files are fixed at render time, so the NIC must be known then: by MAC or by name.
+fn networkd_file(
+    admin: &AdminNicPlan,
+    node: &NodePlan,
+    mac: Option<&str>,
+) -> Result<String, BundleError> {
+    let matcher = match (mac, &admin.interface) {
+        (Some(mac), _) => format!("MACAddress={mac}"),
+        (None, Some(name)) => format!("Name={name}"),
+        (None, None) => {
+            return Err(BundleError::Unresolved {
+                node: node.name.clone(),
+                what: "the admin NIC".into(),
+                hint: "Flatcar's network files are fixed at render time: set \
+                       network.admin.interface (e.g. ens4), or render through `k8sgen up`, \
+                       which records each admin port's MAC"
+                    .into(),
+            });
+        }
     };
     let network = match (admin.dhcp, node.admin_address) {
         (false, Some(address)) => format!("Address={address}\n"),
@@ -109,16 +163,24 @@ fn networkd_file(admin: &AdminNicPlan, node: &NodePlan, mac: Option<&str>) -> St
     } else {
         ""
     };
-    format!(
+    Ok(format!(
         "[Match]\n{matcher}\n\n[Link]\nRequiredForOnline=no\n\n[Network]\n{network}LinkLocalAddressing=no\nIPv6AcceptRA=no\n{dhcp}"
-    )
+    ))
 }
 
 /// kubelet, kubeadm, kubectl (and on Flatcar crictl and the CNI plugins), pinned to the plan.
 /// A step of its own, after etcd on masters, so etcd forms without any Kubernetes binary.
 pub(super) fn kubernetes(b: &mut Builder, plan: &Plan) -> Result<(), BundleError> {
     let platform = &plan.platform;
-    let context = json!({"bin_dir": platform.bin_dir, "downloads": plan.downloads});
+    if let (false, Some(key)) = (platform.flatcar, &plan.package_key) {
+        b.file(KUBERNETES_KEYRING, 0o644, key.as_str());
+    }
+    let context = json!({
+        "bin_dir": platform.bin_dir,
+        "downloads": plan.downloads,
+        "keyring": KUBERNETES_KEYRING,
+        "key_shipped": plan.package_key.is_some(),
+    });
     let template = if platform.flatcar {
         "kubernetes-flatcar"
     } else {

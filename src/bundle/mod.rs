@@ -72,6 +72,12 @@ pub enum BundleError {
     MissingLeaf(String),
     #[error(transparent)]
     Template(#[from] TemplateError),
+    #[error("{node}: cannot tell {what} at render time ({hint})")]
+    Unresolved {
+        node: String,
+        what: String,
+        hint: String,
+    },
 }
 
 /// Accumulates a node's files, units and steps in the order a role builder adds them.

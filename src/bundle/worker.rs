@@ -18,6 +18,12 @@ pub(super) fn build(
         kubeadm::join_config(plan, node, &secrets.bootstrap_token.full()),
     );
     super::common::kubernetes(b, plan)?;
-    b.step(Step::new("join", 2400, 2, json!({}))?);
+    // 3600 s of waiting for the token's signature, then the join itself.
+    b.step(Step::new(
+        "join",
+        4800,
+        2,
+        json!({"token_id": plan.token_id}),
+    )?);
     Ok(())
 }

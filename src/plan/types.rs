@@ -95,7 +95,8 @@ pub struct AdminNicPlan {
     pub network: String,
     pub cidr: Ipv4Net,
     pub dhcp: bool,
-    pub interface: String,
+    /// The guest's name for the NIC when the spec gives one (else found at boot).
+    pub interface: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

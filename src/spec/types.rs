@@ -158,9 +158,10 @@ pub struct AdminNetwork {
     pub addressing: Addressing,
     /// Static addressing: the first node's address; the others follow in node order.
     pub first_address: Option<String>,
-    /// Guest interface name used when the port's MAC address is not known at render time.
-    #[serde(default = "default_admin_interface")]
-    pub interface: String,
+    /// Guest interface name of the second NIC, for renders without the port's MAC. Default:
+    /// found at boot (by MAC when known, else the one NIC that is not the cluster NIC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -302,9 +303,6 @@ fn default_election() -> u32 {
 }
 fn default_lb_port() -> u16 {
     7443
-}
-fn default_admin_interface() -> String {
-    "ens4".into()
 }
 fn default_lb_provider() -> String {
     "amphora".into()

@@ -405,10 +405,10 @@ fn check_admin(
         ),
         Some(n) => c.non_empty("network.admin.network", n, "Neutron network name"),
     }
-    if !is_interface_name(&admin.interface) {
+    if let Some(name) = admin.interface.as_ref().filter(|n| !is_interface_name(n)) {
         c.push(
             "network.admin.interface",
-            format!("`{}` is not an interface name", admin.interface),
+            format!("`{name}` is not an interface name"),
             "use the guest's name for the second NIC, e.g. `ens4`",
         );
     }
