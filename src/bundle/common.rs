@@ -38,7 +38,7 @@ const NETWORKD_ADMIN_DROPIN_CONTENT: &str = "# k8sgen: the admin NIC contributes
 pub(super) const NETWORKD_ADMIN: &str = "/etc/systemd/network/60-k8sgen-admin.network";
 /// APT waits this long for dpkg's locks, which first-boot unattended-upgrades holds.
 const APT_LOCK_TIMEOUT: &str = "// k8sgen: wait for dpkg's locks (a first-boot unattended-upgrades run holds them)\n\
-DPkg::Lock::Timeout \"900\";\n";
+DPkg::Lock::Timeout \"600\";\n";
 
 pub(super) fn host_prep(b: &mut Builder, plan: &Plan, _node: &NodePlan) -> Result<(), BundleError> {
     b.file("/etc/modules-load.d/k8sgen.conf", 0o644, MODULES);
@@ -58,9 +58,10 @@ pub(super) fn host_prep(b: &mut Builder, plan: &Plan, _node: &NodePlan) -> Resul
         )?,
         true,
     );
+    // Long enough for an apt install that first waits out another package manager.
     b.step(Step::new(
         "host-prep",
-        1200,
+        2400,
         3,
         json!({"flatcar": plan.platform.flatcar, "pod_subnet": plan.pod_subnet.to_string()}),
     )?);
@@ -189,7 +190,7 @@ pub(super) fn kubernetes(b: &mut Builder, plan: &Plan) -> Result<(), BundleError
     b.step(Step::from_template(
         "kubernetes",
         template,
-        1200,
+        2400,
         3,
         context,
     )?);
@@ -233,7 +234,7 @@ pub(super) fn packages_and_runtime(
     } else {
         b.step(Step::new(
             "packages",
-            1200,
+            2400,
             3,
             json!({"role": role, "bin_dir": platform.bin_dir}),
         )?);
