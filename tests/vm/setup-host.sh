@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the VM end-to-end test needs on a Debian 12 host: debootstrap (image build),
-# xorriso (NoCloud seed ISOs) and qemu-system-x86. qemu-system-x86 must come from the same
-# suite as the machine's qemu-utils (bookworm-backports here), so a private sources list
-# adds that suite for this one install instead of editing /etc/apt.
+# xorriso (config drives), qemu-system-x86, iproute2 (the VMs' network namespace), socat (the
+# test's way into a guest), and gpg + dpkg-deb + apt-ftparchive (the signed package mirror).
+# qemu-system-x86 must come from the same suite as the machine's qemu-utils
+# (bookworm-backports here), so a private sources list adds that suite for this one install
+# instead of editing /etc/apt.
 set -euo pipefail
 
 need=()
@@ -10,6 +12,11 @@ command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v xorriso >/dev/null || need+=(xorriso)
 command -v qemu-img >/dev/null || need+=(qemu-utils)
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+command -v ip >/dev/null || need+=(iproute2)
+command -v socat >/dev/null || need+=(socat)
+command -v gpg >/dev/null || need+=(gpg)
+command -v dpkg-deb >/dev/null || need+=(dpkg)
+command -v apt-ftparchive >/dev/null || need+=(apt-utils)
 [ "${#need[@]}" -eq 0 ] && exit 0
 
 export DEBIAN_FRONTEND=noninteractive
