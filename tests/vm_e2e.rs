@@ -459,9 +459,8 @@ fn nodes_boot_from_a_config_drive_through_the_kubernetes_step() {
 
             // cloud-init read the config drive and rendered netplan for both NICs.
             check(
-                get("datasource").contains("ConfigDrive")
-                    || get("datasource").contains("openstack"),
-                format!("{node}: datasource {}", get("datasource")),
+                get("datasource").to_lowercase().contains("configdrive"),
+                format!("{node}: datasource `{}`", get("datasource")),
             );
             check(
                 get("netplan_cluster_mac") == "1" && get("netplan_admin_mac") == "1",

@@ -141,6 +141,11 @@ pub fn network_data(
         .expect("serializes")
 }
 
+/// The address qemu's user-mode DHCP server hands out first: the subnet's 15th.
+pub fn dhcp_lease(subnet: ipnet::Ipv4Net) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(subnet.network()) + 15)
+}
+
 fn free_port() -> Result<u16, UpError> {
     let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(UpError::Port)?;
     Ok(l.local_addr().map_err(UpError::Port)?.port())
@@ -193,11 +198,26 @@ pub fn start(
             meta_data: meta_data(&compiled.plan, i),
             network_data: network_data(&compiled.plan, i, cidr, gateway),
             mac_cluster: mac_cluster(i),
-            mac_admin: mac_admin(i),
-            forwards: vec![
-                (free_port()?, ETCD_FORWARD_GUEST_PORT),
-                (free_port()?, SHELL_GUEST_PORT),
-            ],
+            admin: compiled
+                .plan
+                .admin_nic
+                .as_ref()
+                .map(|a| provider::AdminNic {
+                    mac: mac_admin(i),
+                    subnet: a.cidr,
+                    address: compiled.plan.nodes[i]
+                        .admin_address
+                        .map(|n| n.addr())
+                        .unwrap_or_else(|| dhcp_lease(a.cidr)),
+                }),
+            // Through the admin NIC: without one, the host has no way into the VM.
+            forwards: match compiled.plan.admin_nic {
+                Some(_) => vec![
+                    (free_port()?, ETCD_FORWARD_GUEST_PORT),
+                    (free_port()?, SHELL_GUEST_PORT),
+                ],
+                None => Vec::new(),
+            },
             memory_mib: options.memory_mib,
         });
     }

@@ -5,9 +5,9 @@
 //! OpenStack config drive (an ISO labelled `config-2` with `openstack/latest/meta_data.json`,
 //! `user_data` and `network_data.json`, attached as a cdrom as Nova does), so cloud-init's own
 //! OpenStack code configures every NIC from `network_data.json`. Two NICs: the cluster NIC, a
-//! tap on the namespace's bridge (`net`), and the admin NIC, qemu user-mode networking whose
-//! DHCP offers a router, as a Neutron subnet with a gateway does. Host ports are forwarded to
-//! the admin NIC. A metadata service answers at 169.254.169.254:80 behind the bridge's router
+//! tap on the namespace's bridge (`net`), and, when the cluster has an admin network, the admin
+//! NIC, qemu user-mode networking on the admin subnet whose DHCP offers a router, as a Neutron
+//! subnet with a gateway does. Host ports are forwarded to the admin NIC. A metadata service answers at 169.254.169.254:80 behind the bridge's router
 //! (`http`). The serial console goes to a file. Everything `start` made is recorded, so `stop`
 //! removes exactly that.
 
@@ -37,10 +37,22 @@ pub struct Vm {
     pub meta_data: String,
     pub network_data: String,
     pub mac_cluster: String,
-    pub mac_admin: String,
-    /// (host port on 127.0.0.1 inside the namespace, guest port) pairs, on the admin NIC.
+    /// The admin NIC, when the cluster has one.
+    pub admin: Option<AdminNic>,
+    /// (host port on 127.0.0.1 inside the namespace, guest port) pairs, to the admin NIC.
     pub forwards: Vec<(u16, u16)>,
     pub memory_mib: u32,
+}
+
+/// A VM's admin NIC: qemu user-mode networking on the admin subnet (its DHCP server hands
+/// out `.15` and offers `.2` as router and `.3` as DNS server, like a Neutron subnet with a
+/// gateway), reached from the host through port forwards to `address`.
+#[derive(Debug, Clone)]
+pub struct AdminNic {
+    pub mac: String,
+    pub subnet: ipnet::Ipv4Net,
+    /// The guest's address on it (the DHCP lease, or its static address).
+    pub address: Ipv4Addr,
 }
 
 /// The image to boot, and how.
@@ -308,11 +320,6 @@ pub fn start(
         let tap = format!("tap{i}");
         net::add_tap(&network.namespace, &tap)?;
         let _ = fs::remove_file(&console);
-        let forwards: String = vm
-            .forwards
-            .iter()
-            .map(|(host, guest)| format!(",hostfwd=tcp:127.0.0.1:{host}-:{guest}"))
-            .collect();
         let mut cmd = net::exec_in(&network.namespace, "qemu-system-x86_64");
         cmd.args([
             "-machine",
@@ -347,16 +354,28 @@ pub fn start(
             .arg(format!(
                 "virtio-net-pci,netdev=cluster,mac={},addr=0x2",
                 vm.mac_cluster
-            ))
-            // Unrestricted, so its DHCP offers a router and DNS server like a Neutron
-            // subnet with a gateway; the namespace has no way out.
-            .arg("-netdev")
-            .arg(format!("user,id=admin,restrict=off{forwards}"))
-            .arg("-device")
-            .arg(format!(
-                "virtio-net-pci,netdev=admin,mac={},addr=0x3",
-                vm.mac_admin
             ));
+        if let Some(admin) = &vm.admin {
+            let forwards: String = vm
+                .forwards
+                .iter()
+                .map(|(host, guest)| {
+                    format!(",hostfwd=tcp:127.0.0.1:{host}-{}:{guest}", admin.address)
+                })
+                .collect();
+            // Unrestricted, so its DHCP offers a router and a DNS server like a Neutron
+            // subnet with a gateway; the namespace has no way out.
+            cmd.arg("-netdev")
+                .arg(format!(
+                    "user,id=admin,restrict=off,net={}{forwards}",
+                    admin.subnet
+                ))
+                .arg("-device")
+                .arg(format!(
+                    "virtio-net-pci,netdev=admin,mac={},addr=0x3",
+                    admin.mac
+                ));
+        }
         if let (Some(kernel), Some(initrd)) = (&boot.kernel, &boot.initrd) {
             cmd.arg("-kernel")
                 .arg(kernel)
