@@ -20,11 +20,37 @@ pub enum NodeState {
     /// No progress line yet (still booting, or cloud-init has not started the unit).
     Booting,
     Running(ProgressLine),
+    /// A step failed, and systemd will run the script again (`run=<n>/<max>` with n < max).
+    Retrying(ProgressLine),
     /// The final `done ok` line.
     Done,
     /// `bootstrap.stopAfter` stopped the script after this step.
     Stopped(String),
     Failed(ProgressLine),
+}
+
+/// Where the boot stands, in the words `status` and `up` print.
+impl std::fmt::Display for NodeState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeState::Booting => f.write_str("no progress line yet"),
+            NodeState::Running(p) => write!(
+                f,
+                "step {}/{} {} ok after {}s",
+                p.index, p.total, p.step, p.elapsed_s
+            ),
+            NodeState::Retrying(p) => {
+                write!(
+                    f,
+                    "step {} failed, run again by systemd: {}",
+                    p.step, p.detail
+                )
+            }
+            NodeState::Done => f.write_str("boot done"),
+            NodeState::Stopped(step) => write!(f, "stopped after {step}"),
+            NodeState::Failed(p) => write!(f, "FAILED at {}: {}", p.step, p.detail),
+        }
+    }
 }
 
 impl NodeState {
@@ -73,6 +99,16 @@ pub fn lines_for<'a>(console: &'a str, node: &'a str) -> impl Iterator<Item = Pr
         .filter(move |p| p.node == node)
 }
 
+/// A failed line from a run that is not the last (`run=1/3`): systemd restarts the script.
+fn will_run_again(p: &ProgressLine) -> bool {
+    p.detail
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("run="))
+        .and_then(|r| r.split_once('/'))
+        .and_then(|(n, max)| Some((n.parse::<u32>().ok()?, max.parse::<u32>().ok()?)))
+        .is_some_and(|(n, max)| n < max)
+}
+
 /// The state of `node` after reading its whole console text.
 pub fn state(console: &str, node: &str) -> NodeState {
     let stop_marker = format!("k8sgen: node={node} stopped after ");
@@ -87,7 +123,9 @@ pub fn state(console: &str, node: &str) -> NodeState {
             continue;
         }
         if let Some(p) = parse_line(line).filter(|p| p.node == node) {
-            state = if !p.ok {
+            state = if !p.ok && will_run_again(&p) {
+                NodeState::Retrying(p)
+            } else if !p.ok {
                 NodeState::Failed(p)
             } else if p.step == "done" {
                 NodeState::Done
@@ -144,5 +182,13 @@ k8sgen: node=demo-cp-0 stopped after etcd (bootstrap.stopAfter)
             state("k8sgen: node=w step=7/7 done ok elapsed=300s", "w"),
             NodeState::Done
         );
+        // systemd runs a failed script again: only the last run's failure is final.
+        let first = "k8sgen: node=w step=6/7 join failed elapsed=90s run=1/3 attempts=2 log=x";
+        assert!(matches!(state(first, "w"), NodeState::Retrying(_)));
+        assert!(!state(first, "w").finished());
+        let recovered = format!("{first}\nk8sgen: node=w step=6/7 join ok elapsed=400s");
+        assert!(matches!(state(&recovered, "w"), NodeState::Running(_)));
+        let last = "k8sgen: node=w step=6/7 join failed elapsed=900s run=3/3 attempts=2 log=x";
+        assert!(matches!(state(last, "w"), NodeState::Failed(_)));
     }
 }

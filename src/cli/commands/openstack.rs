@@ -157,7 +157,7 @@ impl Display {
                 None => self.line(format!("{node}: {status}")),
             },
             Event::Boot { node, state } => {
-                let text = boot_text(&state);
+                let text = state.to_string();
                 match (self.node_bar(&node), &state) {
                     (Some(bar), NodeState::Running(p) | NodeState::Failed(p)) => {
                         bar.set_length(u64::from(p.total));
@@ -176,16 +176,6 @@ impl Display {
                 None => self.line(format!("{node}: Ready")),
             },
         }
-    }
-}
-
-fn boot_text(state: &NodeState) -> String {
-    match state {
-        NodeState::Booting => "booting".into(),
-        NodeState::Running(p) => format!("{} ok ({}s)", p.step, p.elapsed_s),
-        NodeState::Done => "boot done".into(),
-        NodeState::Stopped(s) => format!("stopped after {s}"),
-        NodeState::Failed(p) => format!("FAILED at {}: {}", p.step, p.detail),
     }
 }
 
@@ -258,7 +248,7 @@ pub fn up_openstack(args: UpOpenStackArgs) -> Result<i32> {
             "kubeconfig": options.kubeconfig_path,
             "record": options.record_path,
             "nodes": nodes.iter().map(|n| json!({
-                "name": n.node, "server": n.server, "boot": boot_text(&n.boot), "ready": n.kubernetes_ready,
+                "name": n.node, "server": n.server, "boot": n.boot.to_string(), "ready": n.kubernetes_ready,
             })).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
@@ -270,12 +260,7 @@ pub fn up_openstack(args: UpOpenStackArgs) -> Result<i32> {
                 Some(false) => " NotReady",
                 None => "",
             };
-            println!(
-                "{:<width$}  {:<8} {}{ready}",
-                n.node,
-                n.server,
-                boot_text(&n.boot)
-            );
+            println!("{:<width$}  {:<8} {}{ready}", n.node, n.server, n.boot);
         }
         for s in &result.surplus {
             println!(

@@ -125,7 +125,7 @@ pub fn up_qemu(args: UpQemuArgs) -> Result<i32> {
                     "{node:<width$}  no progress line before the deadline (still booting? see its console)"
                 );
             }
-            NodeState::Running(p) => {
+            NodeState::Running(p) | NodeState::Retrying(p) => {
                 failed += 1;
                 println!(
                     "{node:<width$}  timed out after step {} ({}s)",

@@ -6,7 +6,7 @@ use super::cloud::{self, Inventory};
 use super::{Event, UpError};
 use crate::providers::openstack::api::{Api, Purpose};
 use crate::providers::openstack::{neutron, nova};
-use crate::up::progress::{self, NodeState};
+use crate::up::progress;
 use std::time::{Duration, Instant};
 
 /// How many objects of each kind `down` deleted.
@@ -176,16 +176,7 @@ pub fn status(api: &Api, cluster: &str) -> Result<(Vec<StatusLine>, Inventory), 
         let boot = if s.status == "ACTIVE" {
             let console =
                 nova::console_log(api, &s.id, super::follow::CONSOLE_LINES).unwrap_or_default();
-            match progress::state(&console, name) {
-                NodeState::Booting => "no progress line yet".to_string(),
-                NodeState::Running(p) => format!(
-                    "step {}/{} {} ok after {}s",
-                    p.index, p.total, p.step, p.elapsed_s
-                ),
-                NodeState::Done => "boot done".into(),
-                NodeState::Stopped(step) => format!("stopped after {step}"),
-                NodeState::Failed(p) => format!("FAILED at {}: {}", p.step, p.detail),
-            }
+            progress::state(&console, name).to_string()
         } else {
             s.fault
                 .as_ref()
