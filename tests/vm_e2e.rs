@@ -559,7 +559,7 @@ fn nodes_boot_from_a_config_drive_through_the_kubernetes_step() {
                 format!("{node}: sources `{}`", get("sources")),
             );
             check(
-                get("versions") == "kubelet=1.36.4-1.1 kubeadm=1.36.4-1.1 kubectl=1.36.4-1.1",
+                get("versions") == "kubeadm=1.36.4-1.1 kubectl=1.36.4-1.1 kubelet=1.36.4-1.1",
                 format!("{node}: versions `{}`", get("versions")),
             );
             check(
