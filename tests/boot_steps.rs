@@ -1,0 +1,252 @@
+//! Boot steps taken from rendered user-data and run by bash on this machine, in a private
+//! root: every absolute path under `/etc` and `/sys/class/net` in the step is moved under a
+//! temporary directory, and the programs a node has but this machine cannot run for real
+//! (kubeadm, the API behind curl, ip and resolvectl of a two-NIC VM) are small stand-ins on
+//! PATH that behave as the real ones do in the case at hand (kubeadm: `reset -f` removes the
+//! files a partial join leaves, `join` fails its preflight while they exist; cited from
+//! cmd/kubeadm's reset cleanup and join preflight). The real netplan validates what the
+//! admin step writes. What these tests prove is the step's own logic; the VM tier proves the
+//! steps it can reach on a booting node.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The rendered boot script of `node` in `profile` (no MACs known: a plain render).
+fn boot_script(profile: &str, node: &str) -> (k8sgen::plan::Plan, String) {
+    let (compiled, _) = common::compile_profile(profile, false);
+    let plan = compiled.plan.clone();
+    let bundle = compiled.bundles.iter().find(|b| b.node == node).unwrap();
+    let script = bundle
+        .files
+        .iter()
+        .find(|f| f.path == plan.platform.script_path)
+        .unwrap()
+        .content
+        .clone();
+    (plan, script)
+}
+
+/// A shell function's definition, exactly as the script has it.
+fn function(script: &str, name: &str) -> String {
+    let start = script
+        .find(&format!("\n{name}() {{"))
+        .unwrap_or_else(|| panic!("the boot script defines no {name}"))
+        + 1;
+    let end = start + script[start..].find("\n}\n").unwrap() + 3;
+    script[start..end].to_string()
+}
+
+/// The step, moved under `$ROOT`.
+fn rooted(text: &str) -> String {
+    text.replace("/etc/", "$ROOT/etc/")
+        .replace("/sys/class/net", "$ROOT/sys/class/net")
+}
+
+fn stub(bin: &Path, name: &str, body: &str) {
+    let path = bin.join(name);
+    std::fs::write(&path, format!("#!/bin/bash\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn run(root: &Path, env: &[(&str, &str)], script: &str) -> Output {
+    let path = format!(
+        "{}:{}",
+        root.join("bin").display(),
+        std::env::var("PATH").unwrap()
+    );
+    let mut cmd = Command::new("bash");
+    cmd.args(["-euo", "pipefail", "-c", script])
+        .env("ROOT", root)
+        .env("PATH", path)
+        .env("STATE", root.join("state"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn write(root: &Path, path: &str, content: &str) {
+    let p = root.join(path.trim_start_matches('/'));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, content).unwrap();
+}
+
+#[test]
+fn a_worker_waits_for_the_token_signature_and_resets_a_partial_join() {
+    let (plan, script) = boot_script("openstack-ha", "demo-general-0");
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    std::fs::create_dir_all(r.join("bin")).unwrap();
+    std::fs::create_dir_all(r.join("state/steps")).unwrap();
+    write(r, "/etc/k8sgen/ca.crt", "ca");
+    write(r, "/etc/kubernetes/k8sgen/kubeadm-join.yaml", "join config");
+    // What a first join attempt that failed after discovery leaves behind.
+    write(r, "/etc/kubernetes/pki/ca.crt", "ca");
+    write(r, "/etc/kubernetes/bootstrap-kubelet.conf", "bootstrap");
+    // The API: cluster-info without the token's signature first (the init master has not run
+    // its bootstrap-token phase yet), with it from the third request on.
+    stub(
+        &r.join("bin"),
+        "curl",
+        &format!(
+            "n=$(( $(cat \"$ROOT/curl.count\" 2>/dev/null || echo 0) + 1 )); echo $n >\"$ROOT/curl.count\"\n\
+             case \"$*\" in *configmaps/cluster-info*) ;; */readyz*) echo ok; exit 0 ;; *) exit 22 ;; esac\n\
+             if [ $n -ge 3 ]; then echo '{{\"data\":{{\"kubeconfig\":\"x\",\"jws-kubeconfig-{}\":\"sig\"}}}}'; \
+             else echo '{{\"data\":{{\"kubeconfig\":\"x\"}}}}'; fi",
+            plan.token_id
+        ),
+    );
+    stub(
+        &r.join("bin"),
+        "kubeadm",
+        "echo \"$*\" >>\"$ROOT/kubeadm.log\"\n\
+         k=\"$ROOT/etc/kubernetes\"\n\
+         case \"$1\" in\n\
+           reset) rm -rf \"$k/pki\" \"$k/bootstrap-kubelet.conf\" \"$k/kubelet.conf\" ;;\n\
+           join)\n\
+             for f in \"$k/pki/ca.crt\" \"$k/bootstrap-kubelet.conf\"; do\n\
+               [ -e \"$f\" ] && { echo \"[preflight] FileAvailable: $f already exists\" >&2; exit 1; }\n\
+             done\n\
+             touch \"$k/kubelet.conf\" ;;\n\
+         esac",
+    );
+    let step = rooted(&function(&script, "step_join"));
+    let out = run(
+        r,
+        &[("LB_PORT", "7443")],
+        &format!("{}\n{step}\nstep_join", function(&script, "retry_until")),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let calls: u32 = std::fs::read_to_string(r.join("curl.count"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        calls >= 3,
+        "joined before the token was signed ({calls} polls)"
+    );
+    let log = std::fs::read_to_string(r.join("kubeadm.log")).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert_eq!(lines[0], "reset -f");
+    assert!(lines[1].starts_with("join --config "), "{log}");
+    assert!(r.join("etc/kubernetes/kubelet.conf").exists());
+    // The files the node needs to join again survive the reset.
+    assert!(r.join("etc/kubernetes/k8sgen/kubeadm-join.yaml").exists());
+    assert!(r.join("etc/k8sgen/ca.crt").exists());
+}
+
+/// A two-NIC VM as the admin step sees it, with no MAC known at render time.
+fn two_nic_node(r: &Path, nics: &[&str], cluster_ip: &str) {
+    std::fs::create_dir_all(r.join("bin")).unwrap();
+    std::fs::create_dir_all(r.join("state/steps")).unwrap();
+    std::fs::create_dir_all(r.join("sys/class/net/lo")).unwrap();
+    // As netplan.io's package leaves it.
+    std::fs::create_dir_all(r.join("etc/netplan")).unwrap();
+    for nic in nics {
+        std::fs::create_dir_all(r.join(format!("sys/class/net/{nic}/device"))).unwrap();
+    }
+    stub(
+        &r.join("bin"),
+        "ip",
+        &format!(
+            "case \"$*\" in\n\
+               '-4 -o addr show') echo '1: lo    inet 127.0.0.1/8 scope host lo'; \
+                 echo '2: {c}    inet {cluster_ip}/24 brd 10.0.0.255 scope global {c}' ;;\n\
+               '-4 -o addr show dev {a}') echo '3: {a}    inet 192.168.50.15/24 brd 192.168.50.255 scope global dynamic {a}' ;;\n\
+               '-4 route show default') echo 'default via 10.0.0.1 dev {c} proto static' ;;\n\
+               *) exit 1 ;;\n\
+             esac",
+            c = nics[0],
+            a = nics[1],
+        ),
+    );
+    // netplan validates for real, under the private root.
+    stub(
+        &r.join("bin"),
+        "netplan",
+        "[ \"$1\" = apply ] && exit 0\nexec /usr/sbin/netplan \"$@\" --root-dir \"$ROOT\"",
+    );
+    stub(&r.join("bin"), "resolvectl", "echo \"Link 3 ($2):\"");
+}
+
+#[test]
+fn the_admin_nic_is_found_at_boot_without_a_mac() {
+    common::require("netplan");
+    let (plan, script) = boot_script("openstack-ha", "demo-general-0");
+    assert!(
+        plan.nodes.iter().all(|n| n.admin_mac.is_none()),
+        "a plain render knows no MAC"
+    );
+    let (compiled, _) = common::compile_profile("openstack-ha", false);
+    let bundle = compiled
+        .bundles
+        .iter()
+        .find(|b| b.node == "demo-general-0")
+        .unwrap();
+    let node_ip = plan
+        .nodes
+        .iter()
+        .find(|n| n.name == "demo-general-0")
+        .unwrap()
+        .address
+        .to_string();
+    let step = rooted(&function(&script, "step_admin_network"));
+    let program = format!(
+        "{}\n{step}\nstep_admin_network",
+        function(&script, "retry_until")
+    );
+    let prepare = |r: &Path, nics: &[&str]| {
+        two_nic_node(r, nics, &node_ip);
+        for f in &bundle.files {
+            if f.path.starts_with("/etc/k8sgen/") {
+                write(r, &f.path, &f.content);
+            }
+        }
+    };
+
+    // Named as q35 machines name them: no `ens4` anywhere.
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    prepare(r, &["enp0s2", "enp0s3"]);
+    let out = run(r, &[("NODE_IP", &node_ip)], &program);
+    assert!(out.status.success(), "{}", text(&out));
+    let netplan = std::fs::read_to_string(r.join("etc/netplan/60-k8sgen-admin.yaml")).unwrap();
+    assert!(netplan.contains("\n    \"enp0s3\":\n"), "{netplan}");
+    assert!(
+        r.join("etc/systemd/network/10-netplan-enp0s3.network.d/60-k8sgen-admin.conf")
+            .exists()
+    );
+    let detail = std::fs::read_to_string(r.join("state/steps/admin-network.detail")).unwrap();
+    assert!(
+        detail.starts_with("dev=enp0s3 address=192.168.50.15/24"),
+        "{detail}"
+    );
+    let generated =
+        std::fs::read_to_string(r.join("run/systemd/network/10-netplan-enp0s3.network")).unwrap();
+    assert!(generated.contains("UseRoutes=false"), "{generated}");
+
+    // Three NICs: no guess, a hint.
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    prepare(r, &["enp0s2", "enp0s3", "enp0s4"]);
+    let out = run(r, &[("NODE_IP", &node_ip)], &program);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("set network.admin.interface"),
+        "{}",
+        text(&out)
+    );
+}
