@@ -227,7 +227,7 @@ pub(super) fn packages_and_runtime(
         b.step(Step::from_template(
             "packages",
             "packages-flatcar",
-            1200,
+            2400,
             3,
             json!({"role": role, "bin_dir": platform.bin_dir}),
         )?);
