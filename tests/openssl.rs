@@ -4,42 +4,69 @@
 mod common;
 
 use k8sgen::pki::{self, FixedClock, KeyAlgorithm, SeededEntropy};
-use std::process::Command;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::process::{Command, Stdio};
 
-fn openssl_spki_hash(dir: &std::path::Path, ca_pem: &str) -> String {
-    let ca = dir.join("ca.crt");
-    std::fs::write(&ca, ca_pem).unwrap();
-    let script = format!(
-        "openssl x509 -in {} -pubkey -noout | openssl pkey -pubin -outform der | sha256sum",
-        ca.display()
-    );
-    let out = Command::new("sh")
-        .args(["-c", &script])
-        .output()
+/// Run openssl with `args` and `stdin`; its output, and a failure naming the command and
+/// openssl's own message when it exits non-zero (so a broken step can never pass unseen).
+fn openssl(args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    let mut child = Command::new("openssl")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("openssl is needed");
-    assert!(out.status.success());
-    let hex = String::from_utf8(out.stdout).unwrap();
-    format!("sha256:{}", hex.split_whitespace().next().unwrap())
+    // openssl may exit before reading a bad input; its status then tells, not the pipe.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// `sha256:<hex>` of the CA's DER SubjectPublicKeyInfo, as openssl extracts it; each openssl
+/// step's exit status is checked, and the hash is taken here rather than by `sha256sum`.
+fn openssl_spki_hash(ca_pem: &str) -> String {
+    let pubkey = openssl(&["x509", "-pubkey", "-noout"], ca_pem.as_bytes());
+    let der = openssl(&["pkey", "-pubin", "-outform", "der"], &pubkey);
+    assert!(!der.is_empty(), "openssl printed no public key");
+    format!("sha256:{}", hex(&Sha256::digest(&der)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn a_failing_openssl_step_fails_the_hash() {
+    let failed = std::panic::catch_unwind(|| openssl_spki_hash("not a certificate\n"));
+    let message = failed.expect_err("openssl rejects a non-certificate");
+    let message = message
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.starts_with("openssl x509"), "{message}");
 }
 
 #[test]
 fn discovery_hash_matches_openssl() {
-    let dir = tempfile::tempdir().unwrap();
     let clock = FixedClock(time::macros::datetime!(2026-06-01 0:00 UTC));
     for alg in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::Rsa2048] {
         let bundle = pki::generate(alg, &clock, &mut SeededEntropy(3)).unwrap();
         let ours = bundle.discovery_hash().unwrap();
-        assert_eq!(
-            ours,
-            openssl_spki_hash(dir.path(), &bundle.cluster_ca.cert),
-            "{alg:?}"
-        );
+        assert_eq!(ours, openssl_spki_hash(&bundle.cluster_ca.cert), "{alg:?}");
         assert_eq!(ours.len(), "sha256:".len() + 64);
     }
     let fixture = common::fixture();
     assert_eq!(
         fixture.discovery_hash().unwrap(),
-        openssl_spki_hash(dir.path(), &fixture.cluster_ca.cert)
+        openssl_spki_hash(&fixture.cluster_ca.cert)
     );
 }
 
