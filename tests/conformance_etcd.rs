@@ -26,11 +26,13 @@ impl Drop for Members {
 
 /// `cluster.yaml` for the HA profile with masters on 127.0.0.11-13 (loopback aliases).
 fn loopback_spec() -> String {
-    k8sgen::profiles::find("openstack-ha")
-        .unwrap()
-        .text
-        .replace("cidr: 10.0.0.0/24", "cidr: 127.0.0.0/24")
-        .replace("firstAddress: 10.0.0.11", "firstAddress: 127.0.0.11")
+    edit_text(
+        k8sgen::profiles::find("openstack-ha").unwrap().text,
+        &[
+            ("cidr: 10.0.0.0/24", "cidr: 127.0.0.0/24"),
+            ("firstAddress: 10.0.0.11", "firstAddress: 127.0.0.11"),
+        ],
+    )
 }
 
 /// The argv of `ExecStart=` in a unit file (backslash continuations joined).

@@ -62,10 +62,11 @@ fn scripts(b: &NodeBundle) -> Vec<(String, &'static str, String)> {
 
 /// openstack-ha with `bootstrap.stopAfter: etcd`.
 fn stop_after_etcd() -> k8sgen::compile::Compiled {
-    let text = k8sgen::profiles::find("openstack-ha")
-        .unwrap()
-        .text
-        .replace("  # stopAfter: etcd ", "  stopAfter: etcd ");
+    let text = replace_once(
+        k8sgen::profiles::find("openstack-ha").unwrap().text,
+        "  # stopAfter: etcd ",
+        "  stopAfter: etcd ",
+    );
     let spec = k8sgen::spec::load("stop", &text).unwrap();
     let mut secrets = fixture();
     let clock = fixture_clock(&secrets);
@@ -140,4 +141,14 @@ fn stop_after_stops_after_the_named_step() {
         etcd < stop && stop < kubernetes,
         "the stop must sit between etcd and kubernetes"
     );
+}
+
+#[test]
+fn replace_once_refuses_a_missing_or_repeated_text() {
+    assert_eq!(replace_once("a b c", "b", "x"), "a x c");
+    for (text, message) in [("a c", "no longer contains"), ("b b", "occurs 2 times")] {
+        let got = std::panic::catch_unwind(|| replace_once(text, "b", "x")).unwrap_err();
+        let got = got.downcast_ref::<String>().unwrap();
+        assert!(got.contains(message), "{got}");
+    }
 }

@@ -132,14 +132,6 @@ fn facts(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn edit(mut text: String, edits: &[(&str, &str)]) -> String {
-    for (a, b) in edits {
-        assert!(text.contains(a), "profile text changed: `{a}` not found");
-        text = text.replacen(a, b, 1);
-    }
-    text
-}
-
 fn profile(name: &str) -> String {
     k8sgen::profiles::find(name).unwrap().text.to_string()
 }
@@ -148,8 +140,8 @@ fn profile(name: &str) -> String {
 /// (10.0.2.0/24 is qemu's user-mode network), the test mirror, and raft timing an emulated
 /// VM can keep (spec options, production defaults elsewhere).
 fn ha_spec() -> String {
-    edit(
-        profile("openstack-ha"),
+    edit_text(
+        &profile("openstack-ha"),
         &[
             (
                 "    count: 3\n    flavor: m1.xlarge",
@@ -169,8 +161,8 @@ fn ha_spec() -> String {
 
 /// `single` with a static admin network (no gateway, as `up` requires of static subnets).
 fn static_spec() -> String {
-    edit(
-        profile("single"),
+    edit_text(
+        &profile("single"),
         &[
             (
                 "  dnsDomain: cluster.local\n",
@@ -791,4 +783,13 @@ fn nodes_boot_from_a_config_drive_through_the_kubernetes_step() {
         problems.len(),
         problems.join("\n")
     );
+}
+
+/// The VM clusters' specs are edits of the profiles: each edit must still apply once (or
+/// the VM run would silently test something else) and the result must be a valid spec.
+#[test]
+fn the_vm_specs_apply_every_edit_and_load() {
+    for (name, text) in [("demo", ha_spec()), ("lab", static_spec())] {
+        k8sgen::spec::load(name, &text).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
 }

@@ -283,3 +283,47 @@ pub fn ignition_files(
         })
         .collect()
 }
+
+/// `text` with the one occurrence of `from` replaced by `to`. Panics when `from` is absent
+/// or occurs more than once: a test that edits a profile must not lose its edit silently
+/// when the profile's wording changes.
+pub fn replace_once(text: &str, from: &str, to: &str) -> String {
+    match text.matches(from).count() {
+        1 => text.replacen(from, to, 1),
+        0 => panic!("the text to edit no longer contains `{from}`"),
+        n => panic!("`{from}` occurs {n} times in the text to edit; quote more of it"),
+    }
+}
+
+/// `replace_once` for each `(from, to)` in order.
+pub fn edit_text(text: &str, edits: &[(&str, &str)]) -> String {
+    edits
+        .iter()
+        .fold(text.to_string(), |t, (from, to)| replace_once(&t, from, to))
+}
+
+/// A process's stdout then stderr, as text (for assertion messages and matching).
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A shell function's definition (`name() {` to the closing `}` line), exactly as `script`
+/// has it.
+pub fn shell_function(script: &str, name: &str) -> String {
+    let head = format!("{name}() {{");
+    let start = script
+        .match_indices(&head)
+        .map(|(i, _)| i)
+        .find(|&i| i == 0 || script.as_bytes()[i - 1] == b'\n')
+        .unwrap_or_else(|| panic!("the script defines no {name}"));
+    let end = start
+        + script[start..]
+            .find("\n}\n")
+            .unwrap_or_else(|| panic!("{name} in the script has no closing brace"))
+        + 3;
+    script[start..end].to_string()
+}
