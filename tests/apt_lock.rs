@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::output_text;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -19,11 +20,7 @@ fn with_apt_lock() -> String {
         .find(|f| f.path == plan.platform.script_path)
         .unwrap()
         .content;
-    let start = script
-        .find("with_apt_lock() {")
-        .expect("the boot script defines with_apt_lock");
-    let end = start + script[start..].find("\n}\n").unwrap() + 3;
-    script[start..end].to_string()
+    common::shell_function(script, "with_apt_lock")
 }
 
 /// A private apt state: lists, cache, dpkg status, no sources.
@@ -89,14 +86,6 @@ fn bash(script: &str) -> (Output, Duration) {
     (out, started.elapsed())
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 #[test]
 fn apt_get_update_waits_for_the_lists_lock() {
     common::require("apt-get");
@@ -105,15 +94,19 @@ fn apt_get_update_waits_for_the_lists_lock() {
     let mut holder = hold_lock(&root.path("lists/lock"), 12);
     // Without the helper, apt gives up at once: the lock is really held.
     let (plain, _) = bash(&update);
-    assert!(!plain.status.success(), "{}", text(&plain));
-    assert!(text(&plain).contains("lock"), "{}", text(&plain));
+    assert!(!plain.status.success(), "{}", output_text(&plain));
+    assert!(
+        output_text(&plain).contains("lock"),
+        "{}",
+        output_text(&plain)
+    );
     let (out, took) = bash(&format!("{}\nwith_apt_lock {update}", with_apt_lock()));
     holder.wait().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
     assert!(
-        text(&out).contains("holds a lock; waiting"),
+        output_text(&out).contains("holds a lock; waiting"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
     assert!(took >= Duration::from_secs(8), "returned after {took:?}");
 }
@@ -131,10 +124,10 @@ fn dpkg_selections_wait_for_dpkg_frontend_lock() {
     );
     let mut holder = hold_lock(&admindir.join("lock-frontend"), 12);
     let (plain, _) = bash(&select);
-    assert!(!plain.status.success(), "{}", text(&plain));
+    assert!(!plain.status.success(), "{}", output_text(&plain));
     let (out, took) = bash(&format!("{}\nwith_apt_lock {select}", with_apt_lock()));
     holder.wait().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
     assert!(took >= Duration::from_secs(8), "returned after {took:?}");
 }
 
@@ -147,11 +140,11 @@ fn other_failures_are_not_retried() {
         with_apt_lock(),
         root.apt_get("install -y k8sgen-no-such-package")
     ));
-    assert!(!out.status.success(), "{}", text(&out));
+    assert!(!out.status.success(), "{}", output_text(&out));
     assert!(
-        text(&out).contains("Unable to locate package"),
+        output_text(&out).contains("Unable to locate package"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
     assert!(took < Duration::from_secs(8), "retried for {took:?}");
 }

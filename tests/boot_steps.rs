@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::{output_text, shell_function};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -27,16 +28,6 @@ fn boot_script(profile: &str, node: &str) -> (k8sgen::plan::Plan, String) {
         .content
         .clone();
     (plan, script)
-}
-
-/// A shell function's definition, exactly as the script has it.
-fn function(script: &str, name: &str) -> String {
-    let start = script
-        .find(&format!("\n{name}() {{"))
-        .unwrap_or_else(|| panic!("the boot script defines no {name}"))
-        + 1;
-    let end = start + script[start..].find("\n}\n").unwrap() + 3;
-    script[start..end].to_string()
 }
 
 /// The step, moved under `$ROOT`.
@@ -66,14 +57,6 @@ fn run(root: &Path, env: &[(&str, &str)], script: &str) -> Output {
         cmd.env(k, v);
     }
     cmd.output().unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn write(root: &Path, path: &str, content: &str) {
@@ -121,13 +104,16 @@ fn a_worker_waits_for_the_token_signature_and_resets_a_partial_join() {
              touch \"$k/kubelet.conf\" ;;\n\
          esac",
     );
-    let step = rooted(&function(&script, "step_join"));
+    let step = rooted(&shell_function(&script, "step_join"));
     let out = run(
         r,
         &[("LB_PORT", "7443")],
-        &format!("{}\n{step}\nstep_join", function(&script, "retry_until")),
+        &format!(
+            "{}\n{step}\nstep_join",
+            shell_function(&script, "retry_until")
+        ),
     );
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
     let calls: u32 = std::fs::read_to_string(r.join("curl.count"))
         .unwrap()
         .trim()
@@ -203,10 +189,10 @@ fn the_admin_nic_is_found_at_boot_without_a_mac() {
         .unwrap()
         .address
         .to_string();
-    let step = rooted(&function(&script, "step_admin_network"));
+    let step = rooted(&shell_function(&script, "step_admin_network"));
     let program = format!(
         "{}\n{step}\nstep_admin_network",
-        function(&script, "retry_until")
+        shell_function(&script, "retry_until")
     );
     let prepare = |r: &Path, nics: &[&str]| {
         two_nic_node(r, nics, &node_ip);
@@ -222,7 +208,7 @@ fn the_admin_nic_is_found_at_boot_without_a_mac() {
     let r = root.path();
     prepare(r, &["enp0s2", "enp0s3"]);
     let out = run(r, &[("NODE_IP", &node_ip)], &program);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
     let netplan = std::fs::read_to_string(r.join("etc/netplan/60-k8sgen-admin.yaml")).unwrap();
     assert!(netplan.contains("\n    \"enp0s3\":\n"), "{netplan}");
     assert!(
@@ -243,10 +229,17 @@ fn the_admin_nic_is_found_at_boot_without_a_mac() {
     let r = root.path();
     prepare(r, &["enp0s2", "enp0s3", "enp0s4"]);
     let out = run(r, &[("NODE_IP", &node_ip)], &program);
-    assert!(!out.status.success(), "{}", text(&out));
+    assert!(!out.status.success(), "{}", output_text(&out));
     assert!(
-        text(&out).contains("set network.admin.interface"),
+        output_text(&out).contains("set network.admin.interface"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
+}
+
+#[test]
+fn shell_function_takes_the_definition_only() {
+    let script = "f() {\n  g\n}\nxf() {\n}\ng() {\n  f\n}\nrest\n";
+    assert_eq!(shell_function(script, "f"), "f() {\n  g\n}\n");
+    assert_eq!(shell_function(script, "g"), "g() {\n  f\n}\n");
 }

@@ -19,7 +19,7 @@ fn views(text: &str, depth: u32, out: &mut Vec<String>) {
         return;
     }
     if text.contains('%') {
-        let decoded = percent_decode(text);
+        let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
         if decoded != text {
             views(&decoded, depth - 1, out);
         }
@@ -47,26 +47,6 @@ fn views(text: &str, depth: u32, out: &mut Vec<String>) {
             views(&inner, depth - 1, out);
         }
     }
-}
-
-fn percent_decode(text: &str) -> String {
-    let hex = |c: u8| (c as char).to_digit(16);
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// PEM private-key bodies (whitespace removed) found in `text`.

@@ -224,21 +224,7 @@ pub fn decode_data_url(resource: &serde_json::Value) -> String {
             .unwrap()
     } else {
         let text = source.strip_prefix("data:,").expect("a data: URL");
-        let mut out = Vec::new();
-        let b = text.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            if b[i] == b'%' {
-                out.push(
-                    u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap(), 16).unwrap(),
-                );
-                i += 3;
-            } else {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-        out
+        percent_encoding::percent_decode_str(text).collect()
     };
     if resource["compression"] == "gzip" {
         gunzip_text(&bytes)
