@@ -166,7 +166,7 @@ mod tests {
     fn generated_bundle_passes_its_own_checks_and_round_trips() {
         let clock = FixedClock(datetime!(2026-01-01 0:00 UTC));
         let bundle = generate(KeyAlgorithm::EcdsaP256, &clock, &mut SeededEntropy(1)).unwrap();
-        bundle.check().unwrap();
+        bundle.check("mem").unwrap();
         let text = bundle.to_yaml();
         let back = Bundle::from_yaml("mem", &text).unwrap();
         assert_eq!(back, bundle);

@@ -83,7 +83,7 @@ pub fn import_kubeadm_dir(
         bootstrap_token: generate_token(entropy),
         leaves: BTreeMap::new(),
     };
-    bundle.check()?;
+    bundle.check("the imported kubeadm PKI")?;
     Ok((bundle, generated))
 }
 

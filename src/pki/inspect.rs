@@ -1,4 +1,4 @@
-//! Read-only questions about PEM material: does a key match its certificate, what is the
+//! Read-only questions about PEM material: which public key a private key has, what is the
 //! discovery hash, what does a certificate say (for `secrets show` and leaf reuse).
 
 use super::PkiError;
@@ -119,42 +119,4 @@ pub(super) fn key_spki(part: &str, key_pem: &str) -> Result<Vec<u8>, PkiError> {
     let key = KeyPair::from_pem(key_pem)
         .map_err(|e| invalid(part, format!("private key cannot be read ({e})")))?;
     Ok(key.subject_public_key_info())
-}
-
-/// Fails unless `key_pem` is the private key of `cert_pem`.
-pub(super) fn check_pair(part: &str, cert_pem: &str, key_pem: &str) -> Result<(), PkiError> {
-    if summarize(part, cert_pem)?.spki != key_spki(part, key_pem)? {
-        return Err(invalid(
-            part,
-            "the private key does not belong to the certificate",
-        ));
-    }
-    Ok(())
-}
-
-pub(super) fn check_is_ca(part: &str, cert_pem: &str) -> Result<(), PkiError> {
-    if !summarize(part, cert_pem)?.is_ca {
-        return Err(invalid(
-            part,
-            "the certificate is not a CA (basicConstraints CA:FALSE)",
-        ));
-    }
-    Ok(())
-}
-
-/// `sa.pub` must be the public half of `sa.key`.
-pub(super) fn check_sa_pair(public_pem: &str, private_pem: &str) -> Result<(), PkiError> {
-    let part = "serviceAccount";
-    let (_, pem) = parse_x509_pem(public_pem.as_bytes())
-        .map_err(|e| invalid(part, format!("publicKey is not PEM ({e})")))?;
-    if pem.label != "PUBLIC KEY" {
-        return Err(invalid(
-            part,
-            format!("publicKey is a {}, expected PUBLIC KEY", pem.label),
-        ));
-    }
-    if pem.contents != key_spki(part, private_pem)? {
-        return Err(invalid(part, "publicKey does not belong to privateKey"));
-    }
-    Ok(())
 }

@@ -8,13 +8,16 @@
 //! randomized, so re-issuing on each run would change the bytes. This module imports nothing
 //! internal; it knows no spec and no plan.
 
+mod check;
 mod entropy;
 mod export;
 mod generate;
 mod import;
 mod inspect;
 mod issue;
+mod load;
 
+pub use check::Problem;
 pub use entropy::{Clock, Entropy, FixedClock, OsEntropy, SeededEntropy, SystemClock};
 pub use export::{ExportFile, export_kubeadm_layout};
 pub use generate::{generate, generate_token};
@@ -149,37 +152,43 @@ pub struct Bundle {
 /// Errors about secrets; each names the file or part concerned.
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {
-    #[error("{file} is not a k8sgen secrets bundle: {detail}")]
-    Parse { file: String, detail: String },
+    #[error("{file} is not valid YAML\n  {}\n    hint: {hint}", indent(detail))]
+    Syntax {
+        file: String,
+        detail: String,
+        hint: String,
+    },
+    #[error("{file} is not a k8sgen secrets bundle\n  {path}: {detail}\n    hint: {hint}")]
+    NotABundle {
+        file: String,
+        path: String,
+        detail: String,
+        hint: String,
+    },
+    #[error("{file} has {} problem{}{}", problems.len(), if problems.len() == 1 { "" } else { "s" }, list(problems))]
+    Problems {
+        file: String,
+        problems: Vec<Problem>,
+    },
     #[error("{part}: {detail}")]
     Invalid { part: String, detail: String },
     #[error("cannot generate {part}: {detail}")]
     Crypto { part: String, detail: String },
-    #[error("{path}: {detail}")]
-    Io { path: String, detail: String },
+}
+
+fn indent(text: &str) -> String {
+    text.trim_end().replace('\n', "\n  ")
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems.iter().map(|p| format!("\n  {p}")).collect()
 }
 
 impl Bundle {
-    /// Parse `secrets.yaml` text and check that its parts fit together.
+    /// Parse `secrets.yaml` text (`file` names it in messages) and check that its parts fit
+    /// together.
     pub fn from_yaml(file: &str, text: &str) -> Result<Bundle, PkiError> {
-        let tree: serde_json::Value =
-            serde_saphyr::from_str(text).map_err(|e| PkiError::Parse {
-                file: file.into(),
-                detail: e.to_string(),
-            })?;
-        let bundle: Bundle =
-            serde_path_to_error::deserialize(tree).map_err(|e| PkiError::Parse {
-                file: file.into(),
-                detail: format!("{}: {}", e.path(), e.inner()),
-            })?;
-        if bundle.api_version != BUNDLE_API_VERSION || bundle.kind != BUNDLE_KIND {
-            return Err(PkiError::Parse {
-                file: file.into(),
-                detail: format!("expected apiVersion {BUNDLE_API_VERSION}, kind {BUNDLE_KIND}"),
-            });
-        }
-        bundle.check()?;
-        Ok(bundle)
+        load::from_yaml(file, text)
     }
 
     /// The YAML text of the bundle, with a warning header.
@@ -197,27 +206,10 @@ impl Bundle {
         out
     }
 
-    /// Each CA's key matches its certificate, the token is well-formed, the SA pair matches.
-    pub fn check(&self) -> Result<(), PkiError> {
-        for (part, ca) in [
-            ("clusterCA", &self.cluster_ca),
-            ("frontProxyCA", &self.front_proxy_ca),
-            ("etcdCA", &self.etcd_ca),
-        ] {
-            inspect::check_pair(part, &ca.cert, ca.key.expose())?;
-            inspect::check_is_ca(part, &ca.cert)?;
-        }
-        inspect::check_sa_pair(
-            &self.service_account.public_key,
-            self.service_account.private_key.expose(),
-        )?;
-        if !self.bootstrap_token.is_well_formed() {
-            return Err(PkiError::Invalid {
-                part: "bootstrapToken".into(),
-                detail: "id must be 6 and secret 16 characters of [a-z0-9]".into(),
-            });
-        }
-        Ok(())
+    /// Each CA's key matches its certificate, the token is well-formed, the SA pair matches:
+    /// every problem at once, naming `file` (where the bundle came from).
+    pub fn check(&self, file: &str) -> Result<(), PkiError> {
+        load::check(file, self)
     }
 
     /// `sha256:<hex>` over the cluster CA's SubjectPublicKeyInfo (kubeadm discovery pin).
