@@ -4,7 +4,6 @@
 mod common;
 
 use k8sgen::pki::{self, FixedClock, KeyAlgorithm, SeededEntropy};
-use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -36,11 +35,7 @@ fn openssl_spki_hash(ca_pem: &str) -> String {
     let pubkey = openssl(&["x509", "-pubkey", "-noout"], ca_pem.as_bytes());
     let der = openssl(&["pkey", "-pubin", "-outform", "der"], &pubkey);
     assert!(!der.is_empty(), "openssl printed no public key");
-    format!("sha256:{}", hex(&Sha256::digest(&der)))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    format!("sha256:{}", common::sha256_hex(&der))
 }
 
 #[test]

@@ -13,8 +13,10 @@
 //! image (no gpg) and holds the dpkg lock right before the `kubernetes` step, as
 //! unattended-upgrades does. Every node runs through `kubernetes` (`stopAfter: kubernetes`).
 //!
-//! The host then proves, without SSH (through the test image's host-forwarded shell):
-//! progress lines; etcd quorum with k8sgen's certificates; netplan from cloud-init for both
+//! The host then proves, without SSH (through the test image's host-forwarded shell): the
+//! user-data each node's cloud-init consumed is byte for byte the config drive's and what
+//! `k8sgen render` writes for it (given qemu's admin MACs, which `render` reads from the
+//! record beside the spec); progress lines; etcd quorum with k8sgen's certificates; netplan from cloud-init for both
 //! NICs and the admin NIC without default route or DNS although its DHCP offered both; the
 //! packages from the signed mirror at the pinned version, the key readable by `_apt`, holds,
 //! and the wait for the held lock; a "pod" network namespace (veth, pod CIDR address, routed
@@ -218,6 +220,77 @@ fn booted_user_data(vm: &serde_json::Value, out: &Path) -> String {
     std::fs::read_to_string(out).unwrap()
 }
 
+/// The user-data cloud-init consumed on `node`, as it stored it (raw, before any processing).
+fn consumed_user_data(c: &Cluster, node: &str) -> Vec<u8> {
+    use base64::Engine;
+    let b64 = c.sh(
+        node,
+        "base64 -w0 /var/lib/cloud/instance/user-data.txt 2>/dev/null\n",
+    );
+    base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .unwrap_or_default()
+}
+
+/// `k8sgen render` for a cluster `up --provider qemu` built: node → user-data bytes.
+/// `render` learns what a provider decided only from the record beside the spec, and
+/// `up --provider qemu` writes none, so the admin MACs qemu gives the VMs (node order) are
+/// recorded there first, unless `up` already recorded facts.
+fn rendered_user_data(spec: &Path, secrets: &Path, out: &Path) -> BTreeMap<String, Vec<u8>> {
+    let text = std::fs::read_to_string(spec).unwrap();
+    let loaded = k8sgen::spec::load("cluster.yaml", &text).unwrap();
+    let bundle = k8sgen::pki::Bundle::from_yaml(
+        &secrets.display().to_string(),
+        &std::fs::read_to_string(secrets).unwrap(),
+    )
+    .unwrap();
+    let plan = k8sgen::plan::plan(&loaded, &bundle, &|_| None).unwrap();
+    let record = spec.with_file_name("openstack-state.json");
+    if !record.exists() {
+        let macs: BTreeMap<_, _> = plan
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.clone(), k8sgen::up::qemu::mac_admin(i)))
+            .collect();
+        let facts = serde_json::json!({
+            "cluster": loaded.name, "tag": "", "facts": {"adminMacs": macs},
+            "nodes": {}, "securityGroups": {}, "serverGroup": null, "floatingIp": null,
+        });
+        std::fs::write(&record, facts.to_string()).unwrap();
+    }
+    render_spec(spec, secrets, out);
+    plan.nodes
+        .iter()
+        .map(|n| {
+            let bytes = std::fs::read(out.join(format!("{}.user-data", n.name))).unwrap();
+            (n.name.clone(), bytes)
+        })
+        .collect()
+}
+
+/// `None` when `booted` and `rendered` are the same bytes; otherwise both sizes and sha256s
+/// and the first line that differs (user-data carries secrets: no other content).
+fn user_data_difference(booted: &[u8], rendered: &[u8]) -> Option<String> {
+    if booted == rendered {
+        return None;
+    }
+    let line = booted
+        .split(|b| *b == b'\n')
+        .zip(rendered.split(|b| *b == b'\n'))
+        .position(|(a, b)| a != b)
+        .map_or("past the shorter one's end".to_string(), |i| {
+            format!("{}", i + 1)
+        });
+    Some(format!(
+        "booted {} bytes sha256 {}, rendered {} bytes sha256 {}; first differing line {line}",
+        booted.len(),
+        sha256_hex(booted),
+        rendered.len(),
+        sha256_hex(rendered)
+    ))
+}
+
 /// What the test image's shell reports about a node (see the script for each key).
 const INSPECT: &str = r#"set +e
 dev_of() { ip -o link | awk -v mac="$1" 'tolower($0) ~ mac { sub(":", "", $2); print $2; exit }'; }
@@ -400,6 +473,14 @@ fn nodes_boot_from_a_config_drive_through_the_kubernetes_step() {
         );
     }
 
+    let rendered: BTreeMap<PathBuf, BTreeMap<String, Vec<u8>>> = outputs
+        .iter()
+        .map(|(c, _)| {
+            let out = c.dir.join("rendered");
+            let user_data = rendered_user_data(&c.spec, &c.dir.join("secrets.yaml"), &out);
+            (c.dir.clone(), user_data)
+        })
+        .collect();
     for (c, _) in &outputs {
         for node in c.nodes() {
             let worker = c.workers.contains(&node);
@@ -429,6 +510,14 @@ fn nodes_boot_from_a_config_drive_through_the_kubernetes_step() {
 
             let vm = c.vms().into_iter().find(|v| v["name"] == node).unwrap();
             let user_data = booted_user_data(&vm, &tmp.path().join(format!("{node}.user-data")));
+            // cloud-init consumed exactly the config drive's bytes, and they are `render`'s.
+            let consumed = consumed_user_data(c, node);
+            if let Some(d) = user_data_difference(&consumed, user_data.as_bytes()) {
+                check(false, format!("{node}: consumed vs config drive: {d}"));
+            }
+            if let Some(d) = user_data_difference(&consumed, &rendered[&c.dir][node]) {
+                check(false, format!("{node}: consumed vs `k8sgen render`: {d}"));
+            }
             let files = write_files(&user_data);
             let mut inspect = INSPECT.to_string();
             for path in files.keys() {
@@ -792,4 +881,44 @@ fn the_vm_specs_apply_every_edit_and_load() {
     for (name, text) in [("demo", ha_spec()), ("lab", static_spec())] {
         k8sgen::spec::load(name, &text).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
+}
+
+/// Without booting: `render` beside a record of qemu's MACs writes each node's admin MAC
+/// into its user-data (plain `render` does not: `up --provider qemu` records no facts), and
+/// a difference between two user-data documents is named by line and checksum.
+#[test]
+fn render_reproduces_qemus_facts_and_differences_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("cluster.yaml");
+    std::fs::write(&spec, ha_spec()).unwrap();
+    let plain = dir.path().join("plain");
+    render_spec(&spec, &fixture_path(), &plain);
+    let with_facts = rendered_user_data(&spec, &fixture_path(), &dir.path().join("rendered"));
+    let nodes = ["demo-cp-0", "demo-cp-1", "demo-cp-2", "demo-general-0"];
+    assert_eq!(with_facts.keys().collect::<Vec<_>>(), nodes);
+    for (i, node) in nodes.iter().enumerate() {
+        let bytes = &with_facts[*node];
+        let mac = k8sgen::up::qemu::mac_admin(i).to_lowercase();
+        let text = String::from_utf8_lossy(bytes);
+        assert!(text.contains(&mac), "{node}: no admin MAC {mac}");
+        let without = std::fs::read(plain.join(format!("{node}.user-data"))).unwrap();
+        assert!(!String::from_utf8_lossy(&without).contains(&mac), "{node}");
+        let difference = user_data_difference(&without, bytes).expect("the MAC differs");
+        assert!(difference.contains("first differing line"), "{difference}");
+        assert_eq!(user_data_difference(bytes, &bytes.clone()), None);
+    }
+}
+
+/// `k8sgen render -f SPEC --secrets SECRETS --out DIR`, which must succeed.
+fn render_spec(spec: &Path, secrets: &Path, out: &Path) {
+    let rendered = k8sgen(&[
+        "render",
+        "-f",
+        spec.to_str().unwrap(),
+        "--secrets",
+        secrets.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(rendered.status.success(), "{}", output_text(&rendered));
 }

@@ -313,3 +313,12 @@ pub fn shell_function(script: &str, name: &str) -> String {
         + 3;
     script[start..end].to_string()
 }
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
