@@ -48,7 +48,7 @@ fn detail(e: PkiError) -> String {
 }
 
 /// Every problem of `bundle`, in file order; empty when its parts fit together.
-pub fn problems(bundle: &Bundle) -> Vec<Problem> {
+pub(super) fn problems(bundle: &Bundle) -> Vec<Problem> {
     let mut out = Vec::new();
     for (field, ca) in [
         ("clusterCa", &bundle.cluster_ca),

@@ -23,8 +23,6 @@ pub struct CertSummary {
     pub fingerprint: String,
     /// DER SubjectPublicKeyInfo.
     pub spki: Vec<u8>,
-    /// Issuer's distinguished name as text, to tell which CA signed it.
-    pub issuer: String,
     pub authority_key_id: Option<Vec<u8>>,
     pub subject_key_id: Option<Vec<u8>>,
 }
@@ -99,7 +97,6 @@ pub fn summarize(part: &str, cert_pem: &str) -> Result<CertSummary, PkiError> {
         not_after: cert.validity().not_after.to_datetime(),
         fingerprint: hex(&Sha256::digest(&pem.contents), ":"),
         spki: cert.tbs_certificate.subject_pki.raw.to_vec(),
-        issuer: cert.issuer().to_string(),
         authority_key_id,
         subject_key_id,
     })
