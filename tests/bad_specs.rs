@@ -4,44 +4,11 @@
 
 mod common;
 
-use common::*;
-
 #[test]
 fn bad_specs_fail_with_pinned_messages() {
-    let dir = root().join("tests/bad-specs");
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    names.sort();
-    assert!(names.len() >= 30, "only {} bad specs", names.len());
-    let mut failures = Vec::new();
-    for path in names {
-        let file = format!(
-            "tests/bad-specs/{}",
-            path.file_name().unwrap().to_string_lossy()
-        );
-        let text = std::fs::read_to_string(&path).unwrap();
-        let outcome = std::panic::catch_unwind(|| k8sgen::spec::load(&file, &text));
-        let message = match outcome {
-            Err(_) => {
-                failures.push(format!("{file}: k8sgen panicked"));
-                continue;
-            }
-            Ok(Ok(_)) => {
-                failures.push(format!("{file}: accepted, but it is a bad spec"));
-                continue;
-            }
-            Ok(Err(e)) => format!("{e}\n"),
-        };
-        assert!(
-            message.starts_with(&file),
-            "{file}: the error must name the file: {message}"
-        );
-        if let Err(e) = check_golden(&path.with_extension("err"), &message) {
-            failures.push(e);
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    common::check_pinned_errors("bad-specs", 30, |file, text| {
+        k8sgen::spec::load(file, text)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    });
 }

@@ -322,3 +322,51 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// The `*.yaml` inputs under `tests/<dir>`, sorted, as (name relative to the package, path).
+pub fn yaml_inputs(dir: &str) -> Vec<(String, PathBuf)> {
+    let mut paths: Vec<_> = std::fs::read_dir(root().join("tests").join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let name = format!("tests/{dir}/{}", p.file_name().unwrap().to_string_lossy());
+            (name, p)
+        })
+        .collect()
+}
+
+/// Every input of `yaml_inputs(dir)` (at least `min` of them) must be refused by `load`,
+/// without a panic, with a message that names the file and equals the one pinned beside
+/// it in `.err` (re-bless with K8SGEN_BLESS=1 after reviewing the wording).
+pub fn check_pinned_errors(dir: &str, min: usize, load: impl Fn(&str, &str) -> Result<(), String>) {
+    let inputs = yaml_inputs(dir);
+    assert!(inputs.len() >= min, "only {} inputs in {dir}", inputs.len());
+    let mut failures = Vec::new();
+    for (file, path) in inputs {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load(&file, &text)));
+        let message = match outcome {
+            Err(_) => {
+                failures.push(format!("{file}: k8sgen panicked"));
+                continue;
+            }
+            Ok(Ok(())) => {
+                failures.push(format!("{file}: accepted, but it is bad input"));
+                continue;
+            }
+            Ok(Err(e)) => format!("{e}\n"),
+        };
+        if !message.starts_with(&file) {
+            failures.push(format!("{file}: the error must name the file: {message}"));
+        }
+        if let Err(e) = check_golden(&path.with_extension("err"), &message) {
+            failures.push(e);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
