@@ -10,14 +10,14 @@ use super::{
     Secret, ServiceAccountKeys,
 };
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose,
-    PKCS_ECDSA_P256_SHA256, PKCS_RSA_SHA256, RsaKeySize, SerialNumber,
+    BasicConstraints, Certificate, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_RSA_SHA256, RsaKeySize, SerialNumber,
 };
 use std::collections::BTreeMap;
 use time::Duration;
 
 pub(super) const CA_VALIDITY: Duration = Duration::days(3650);
-pub(super) const BACKDATE: Duration = Duration::minutes(5);
+const BACKDATE: Duration = Duration::minutes(5);
 
 /// A new private key of the bundle's algorithm.
 pub(super) fn new_key(alg: KeyAlgorithm, part: &str) -> Result<KeyPair, PkiError> {
@@ -38,7 +38,7 @@ pub(super) fn new_key(alg: KeyAlgorithm, part: &str) -> Result<KeyPair, PkiError
 }
 
 /// A positive serial of 127 random bits, like kubeadm's (never zero).
-pub(super) fn random_serial(entropy: &mut dyn Entropy) -> SerialNumber {
+fn random_serial(entropy: &mut dyn Entropy) -> SerialNumber {
     let mut bytes = [0u8; 16];
     entropy.fill(&mut bytes);
     bytes[0] &= 0x7f;
@@ -46,7 +46,34 @@ pub(super) fn random_serial(entropy: &mut dyn Entropy) -> SerialNumber {
     SerialNumber::from_slice(&bytes)
 }
 
-fn self_signed_ca(
+/// What every certificate k8sgen makes shares: a validity from the injected clock,
+/// backdated like kubeadm's against clock skew, and a random serial.
+pub(super) fn stamp(
+    params: &mut CertificateParams,
+    validity: Duration,
+    clock: &dyn Clock,
+    entropy: &mut dyn Entropy,
+) {
+    let now = clock.now();
+    params.not_before = now - BACKDATE;
+    params.not_after = now + validity;
+    params.serial_number = Some(random_serial(entropy));
+}
+
+/// A signed certificate and its key, as the bundle stores them.
+pub(super) fn cert_key(cert: &Certificate, key: &KeyPair) -> CertKey {
+    CertKey {
+        cert: cert.pem(),
+        key: Secret::new(key.serialize_pem()),
+    }
+}
+
+/// The CAs' common names, kubeadm's.
+pub(super) const CLUSTER_CA: &str = "kubernetes";
+pub(super) const FRONT_PROXY_CA: &str = "front-proxy-ca";
+pub(super) const ETCD_CA: &str = "etcd-ca";
+
+pub(super) fn self_signed_ca(
     common_name: &str,
     alg: KeyAlgorithm,
     clock: &dyn Clock,
@@ -68,15 +95,9 @@ fn self_signed_ca(
         KeyUsagePurpose::KeyEncipherment,
         KeyUsagePurpose::KeyCertSign,
     ];
-    let now = clock.now();
-    params.not_before = now - BACKDATE;
-    params.not_after = now + CA_VALIDITY;
-    params.serial_number = Some(random_serial(entropy));
+    stamp(&mut params, CA_VALIDITY, clock, entropy);
     let cert = params.self_signed(&key).map_err(crypto)?;
-    Ok(CertKey {
-        cert: cert.pem(),
-        key: Secret::new(key.serialize_pem()),
-    })
+    Ok(cert_key(&cert, &key))
 }
 
 /// A bootstrap token from `entropy`, `[a-z0-9]{6}.[a-z0-9]{16}` without modulo bias.
@@ -105,28 +126,6 @@ pub(super) fn service_account_keys(alg: KeyAlgorithm) -> Result<ServiceAccountKe
     })
 }
 
-pub(super) fn cluster_ca(
-    alg: KeyAlgorithm,
-    c: &dyn Clock,
-    e: &mut dyn Entropy,
-) -> Result<CertKey, PkiError> {
-    self_signed_ca("kubernetes", alg, c, e)
-}
-pub(super) fn front_proxy_ca(
-    alg: KeyAlgorithm,
-    c: &dyn Clock,
-    e: &mut dyn Entropy,
-) -> Result<CertKey, PkiError> {
-    self_signed_ca("front-proxy-ca", alg, c, e)
-}
-pub(super) fn etcd_ca(
-    alg: KeyAlgorithm,
-    c: &dyn Clock,
-    e: &mut dyn Entropy,
-) -> Result<CertKey, PkiError> {
-    self_signed_ca("etcd-ca", alg, c, e)
-}
-
 /// A complete new bundle with no leaves yet.
 pub fn generate(
     alg: KeyAlgorithm,
@@ -138,9 +137,9 @@ pub fn generate(
         kind: BUNDLE_KIND.into(),
         test_only: false,
         key_algorithm: alg,
-        cluster_ca: cluster_ca(alg, clock, entropy)?,
-        front_proxy_ca: front_proxy_ca(alg, clock, entropy)?,
-        etcd_ca: etcd_ca(alg, clock, entropy)?,
+        cluster_ca: self_signed_ca(CLUSTER_CA, alg, clock, entropy)?,
+        front_proxy_ca: self_signed_ca(FRONT_PROXY_CA, alg, clock, entropy)?,
+        etcd_ca: self_signed_ca(ETCD_CA, alg, clock, entropy)?,
         service_account: service_account_keys(alg)?,
         bootstrap_token: generate_token(entropy),
         leaves: BTreeMap::new(),

@@ -5,7 +5,9 @@
 //! a caller-supplied function so this module does no I/O of its own.
 
 use super::entropy::{Clock, Entropy};
-use super::generate::{etcd_ca, front_proxy_ca, generate_token, service_account_keys};
+use super::generate::{
+    ETCD_CA, FRONT_PROXY_CA, generate_token, self_signed_ca, service_account_keys,
+};
 use super::inspect::summarize;
 use super::{
     BUNDLE_API_VERSION, BUNDLE_KIND, Bundle, CertKey, KeyAlgorithm, PkiError, Secret,
@@ -44,14 +46,14 @@ pub fn import_kubeadm_dir(
         Some(p) => p,
         None => {
             generated.push("front-proxy CA");
-            front_proxy_ca(alg, clock, entropy)?
+            self_signed_ca(FRONT_PROXY_CA, alg, clock, entropy)?
         }
     };
     let etcd_ca = match pair("etcd/ca.crt", "etcd/ca.key") {
         Some(p) => p,
         None => {
             generated.push("etcd CA");
-            etcd_ca(alg, clock, entropy)?
+            self_signed_ca(ETCD_CA, alg, clock, entropy)?
         }
     };
     let service_account = match read("sa.key") {

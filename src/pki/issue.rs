@@ -7,9 +7,9 @@
 //! the same plan twice gives the same bytes.
 
 use super::entropy::{Clock, Entropy};
-use super::generate::{BACKDATE, new_key, random_serial};
+use super::generate::{cert_key, new_key, stamp};
 use super::inspect::{key_spki, summarize};
-use super::{Bundle, CertKey, PkiError, Secret};
+use super::{Bundle, CertKey, PkiError};
 use rcgen::{
     CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -149,15 +149,9 @@ fn issue(
             ExtendedKeyUsagePurpose::ClientAuth,
         ],
     };
-    let now = clock.now();
-    params.not_before = now - BACKDATE;
-    params.not_after = now + LEAF_VALIDITY;
-    params.serial_number = Some(random_serial(entropy));
+    stamp(&mut params, LEAF_VALIDITY, clock, entropy);
     params.use_authority_key_identifier_extension = true;
     let key = new_key(alg, &req.name)?;
     let cert = params.signed_by(&key, &issuer).map_err(crypto)?;
-    Ok(CertKey {
-        cert: cert.pem(),
-        key: Secret::new(key.serialize_pem()),
-    })
+    Ok(cert_key(&cert, &key))
 }
