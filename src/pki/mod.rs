@@ -165,7 +165,7 @@ pub enum PkiError {
         detail: String,
         hint: String,
     },
-    #[error("{file} has {} problem{}{}", problems.len(), if problems.len() == 1 { "" } else { "s" }, list(problems))]
+    #[error("{file} has {}", list(problems))]
     Problems {
         file: String,
         problems: Vec<Problem>,
@@ -180,8 +180,14 @@ fn indent(text: &str) -> String {
     text.trim_end().replace('\n', "\n  ")
 }
 
+/// `N problem(s)`, then each problem on its own indented lines.
 fn list(problems: &[Problem]) -> String {
-    problems.iter().map(|p| format!("\n  {p}")).collect()
+    let n = problems.len();
+    let mut out = format!("{n} problem{}", if n == 1 { "" } else { "s" });
+    for p in problems {
+        out.push_str(&format!("\n  {p}"));
+    }
+    out
 }
 
 impl Bundle {
