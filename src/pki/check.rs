@@ -125,3 +125,28 @@ fn check_service_account(sa: &ServiceAccountKeys, out: &mut Vec<Problem>) {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> Bundle {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/secrets.yaml");
+        Bundle::from_yaml("fixture", &std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_field_path() {
+        let mut bundle = fixture();
+        assert_eq!(problems(&bundle), vec![]);
+        bundle.etcd_ca.key = bundle.cluster_ca.key.clone();
+        bundle.front_proxy_ca.cert = "-----BEGIN CERTIFICATE-----\nMIIB".into();
+        bundle.bootstrap_token.id = "ABCDEF".into();
+        let paths: Vec<String> = problems(&bundle).into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            ["frontProxyCa.cert", "etcdCa.key", "bootstrapToken"],
+            "one problem per broken field, in file order, nothing stops at the first"
+        );
+    }
+}
