@@ -3,6 +3,7 @@
 
 use super::script::Step;
 use super::{Builder, BundleError};
+use crate::catalog::BootStep;
 use crate::pki::Bundle as Secrets;
 use crate::plan::{AdminNicPlan, NodePlan, Plan};
 use crate::templates::render;
@@ -60,7 +61,7 @@ pub(super) fn host_prep(b: &mut Builder, plan: &Plan, _node: &NodePlan) -> Resul
     );
     // Long enough for an apt install that first waits out another package manager.
     b.step(Step::new(
-        "host-prep",
+        BootStep::HostPrep,
         2400,
         3,
         json!({"flatcar": plan.platform.flatcar, "pod_subnet": plan.pod_subnet.to_string()}),
@@ -116,7 +117,7 @@ pub(super) fn admin_network(
         b.file(NETWORKD_ADMIN_DROPIN, 0o644, NETWORKD_ADMIN_DROPIN_CONTENT);
     }
     b.step(Step::new(
-        "admin-network",
+        BootStep::AdminNetwork,
         300,
         3,
         json!({
@@ -188,7 +189,7 @@ pub(super) fn kubernetes(b: &mut Builder, plan: &Plan) -> Result<(), BundleError
         "kubernetes"
     };
     b.step(Step::from_template(
-        "kubernetes",
+        BootStep::Kubernetes,
         template,
         2400,
         3,
@@ -225,7 +226,7 @@ pub(super) fn packages_and_runtime(
              [Service]\nExecStart=\nExecStart=/usr/bin/containerd\n",
         );
         b.step(Step::from_template(
-            "packages",
+            BootStep::Packages,
             "packages-flatcar",
             2400,
             3,
@@ -233,7 +234,7 @@ pub(super) fn packages_and_runtime(
         )?);
     } else {
         b.step(Step::new(
-            "packages",
+            BootStep::Packages,
             2400,
             3,
             json!({"role": role, "bin_dir": platform.bin_dir}),
@@ -269,7 +270,7 @@ pub(super) fn packages_and_runtime(
     };
     b.unit("k8sgen-apiserver-lb.service", lb_unit, false);
     b.step(Step::new(
-        "runtime",
+        BootStep::Runtime,
         300,
         3,
         json!({"flatcar": platform.flatcar}),

@@ -5,6 +5,7 @@
 
 use super::script::Step;
 use super::{Builder, BundleError, kubeadm, manifests};
+use crate::catalog::BootStep;
 use crate::pki::{Bundle as Secrets, CertKey};
 use crate::plan::{self, NodePlan, Plan, Role};
 use crate::templates::render;
@@ -113,9 +114,9 @@ pub(super) fn build(
         manifests::occm_static_pod(plan),
     );
 
-    b.step(Step::new("etcd", 1800, 1, json!({}))?);
+    b.step(Step::new(BootStep::Etcd, 1800, 1, json!({}))?);
     super::common::kubernetes(b, plan)?;
-    b.step(Step::new("control-plane", 1800, 2, json!({}))?);
+    b.step(Step::new(BootStep::ControlPlane, 1800, 2, json!({}))?);
     if init {
         b.file(
             "/etc/kubernetes/k8sgen/addons/kube-router.yaml",
@@ -127,7 +128,7 @@ pub(super) fn build(
             0o644,
             manifests::occm_rbac(),
         );
-        b.step(Step::new("cluster-addons", 900, 3, json!({}))?);
+        b.step(Step::new(BootStep::ClusterAddons, 900, 3, json!({}))?);
     }
     Ok(())
 }
