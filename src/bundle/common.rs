@@ -5,7 +5,7 @@ use super::script::Step;
 use super::{Builder, BundleError};
 use crate::catalog::BootStep;
 use crate::pki::Bundle as Secrets;
-use crate::plan::{AdminNicPlan, NodePlan, Plan};
+use crate::plan::{AdminNicPlan, NodePlan, Plan, Platform};
 use crate::templates::render;
 use serde_json::json;
 
@@ -207,24 +207,7 @@ pub(super) fn packages_and_runtime(
     let platform = &plan.platform;
     let role = node.role.as_str();
     if platform.flatcar {
-        let bin = json!({"bin_dir": platform.bin_dir});
-        b.unit(
-            "kubelet.service",
-            render("kubelet-flatcar.service", &bin)?,
-            false,
-        );
-        b.file(
-            "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf",
-            0o644,
-            render("kubelet-kubeadm-dropin.conf", &bin)?,
-        );
-        // Flatcar's unit passes --config /usr/share/...; without it containerd reads /etc.
-        b.file(
-            "/etc/systemd/system/containerd.service.d/10-k8sgen.conf",
-            0o644,
-            "# k8sgen: read /etc/containerd/config.toml (systemd cgroups) instead of Flatcar's default\n\
-             [Service]\nExecStart=\nExecStart=/usr/bin/containerd\n",
-        );
+        flatcar_units(b, platform)?;
         b.step(Step::from_template(
             BootStep::Packages,
             "packages-flatcar",
@@ -250,6 +233,43 @@ pub(super) fn packages_and_runtime(
             secrets.cluster_ca.cert.as_str(),
         );
     }
+    api_load_balancer(b, plan)?;
+    b.step(Step::new(
+        BootStep::Runtime,
+        300,
+        3,
+        json!({"flatcar": platform.flatcar}),
+    )?);
+    Ok(())
+}
+
+/// Flatcar has no kubelet package: k8sgen adds kubelet's units, and points the containerd
+/// Flatcar ships at /etc.
+fn flatcar_units(b: &mut Builder, platform: &Platform) -> Result<(), BundleError> {
+    let bin = json!({"bin_dir": platform.bin_dir});
+    b.unit(
+        "kubelet.service",
+        render("kubelet-flatcar.service", &bin)?,
+        false,
+    );
+    b.file(
+        "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf",
+        0o644,
+        render("kubelet-kubeadm-dropin.conf", &bin)?,
+    );
+    // Flatcar's unit passes --config /usr/share/...; without it containerd reads /etc.
+    b.file(
+        "/etc/systemd/system/containerd.service.d/10-k8sgen.conf",
+        0o644,
+        "# k8sgen: read /etc/containerd/config.toml (systemd cgroups) instead of Flatcar's default\n\
+         [Service]\nExecStart=\nExecStart=/usr/bin/containerd\n",
+    );
+    Ok(())
+}
+
+/// The node-local API load balancer (`controlPlaneEndpoint` on every node): haproxy over the
+/// masters, as a package's service or, on Flatcar, a container.
+fn api_load_balancer(b: &mut Builder, plan: &Plan) -> Result<(), BundleError> {
     let masters: Vec<_> = plan
         .masters()
         .map(|m| json!({"name": m.name, "address": m.address.to_string()}))
@@ -260,7 +280,7 @@ pub(super) fn packages_and_runtime(
         0o644,
         render("haproxy.cfg", json!({"lb_port": port, "masters": masters}))?,
     );
-    let lb_unit = if platform.flatcar {
+    let lb_unit = if plan.platform.flatcar {
         render(
             "k8sgen-apiserver-lb-ctr.service",
             json!({"lb_port": port, "image": plan.haproxy_image}),
@@ -269,11 +289,5 @@ pub(super) fn packages_and_runtime(
         render("k8sgen-apiserver-lb.service", json!({"lb_port": port}))?
     };
     b.unit("k8sgen-apiserver-lb.service", lb_unit, false);
-    b.step(Step::new(
-        BootStep::Runtime,
-        300,
-        3,
-        json!({"flatcar": platform.flatcar}),
-    )?);
     Ok(())
 }
