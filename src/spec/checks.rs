@@ -95,7 +95,7 @@ impl Collector {
 }
 
 /// DNS-1123 label that also starts with a letter (so it works as a hostname and Nova name).
-pub fn is_dns_label(s: &str, max: usize) -> bool {
+pub(super) fn is_dns_label(s: &str, max: usize) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= max

@@ -55,10 +55,6 @@ impl TokenTtl {
     pub fn seconds(&self) -> u64 {
         self.seconds
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
 }
 
 impl std::fmt::Display for TokenTtl {
@@ -105,7 +101,7 @@ mod tests {
             ("2h0m0s", 7200),
         ] {
             let ttl = TokenTtl::parse(ok).unwrap_or_else(|| panic!("{ok}"));
-            assert_eq!((ttl.seconds(), ttl.as_str()), (secs, ok));
+            assert_eq!((ttl.seconds(), ttl.to_string()), (secs, ok.to_string()));
         }
         for bad in ["", "h", "24", "24x", "1m1h", "-1h"] {
             assert!(TokenTtl::parse(bad).is_none(), "{bad}");
