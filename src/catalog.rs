@@ -1,7 +1,9 @@
-//! Pinned versions and artifacts k8sgen knows how to deploy.
+//! Pinned versions and artifacts k8sgen knows how to deploy, the operating systems it renders
+//! for and the names of the boot steps, each as a type so no stage compares strings.
 //!
-//! Leaf data module (imports nothing internal): `spec::validate` checks versions against it and
-//! `plan` resolves every pinned image, package and checksum from it. Changing a pin here
+//! Leaf data module (imports nothing internal, decides nothing about a cluster): `spec::validate`
+//! parses versions, OS names and step names into these types and `plan` resolves every pinned
+//! image, package and checksum from them. Changing a pin here
 //! changes rendered bytes, so the goldens show every bump.
 //!
 //! Sources: release binaries and their sha256 as pinned by kubernetes-sigs/kubespray

@@ -2,8 +2,8 @@
 //!
 //! `load` parses (YAML → generic tree → typed spec, so shape errors carry a field path) and then
 //! runs `validate`, returning every problem at once. `check` is the same validation returning
-//! the typed values (`Parsed`) a valid spec yields, which `plan` builds on. It must not read secrets, resolve
-//! addresses or talk to a cloud; that is `plan`'s and `up`'s work.
+//! the typed values (`Parsed`) a valid spec yields, which `plan` builds on. It must not read
+//! secrets, resolve addresses or talk to a cloud; that is `plan`'s and `up`'s work.
 
 mod checks;
 mod parsed;

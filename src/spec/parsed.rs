@@ -1,7 +1,8 @@
 //! The spec's values that have a type beyond their text (versions, CIDRs, addresses, the OS,
 //! the token lifetime, a boot step), parsed once by `spec::check` so later stages never parse
 //! or default them again. The spec itself keeps the text as written, so every bad value is
-//! reported with the others instead of stopping deserialization at the first.
+//! reported with the others instead of stopping deserialization at the first. Values only:
+//! the checks that produce them live in `validate`, and nothing here decides a plan.
 
 use crate::catalog::{BootStep, KubeVersion, MinorRelease, Os};
 use ipnet::Ipv4Net;
