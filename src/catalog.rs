@@ -1,7 +1,9 @@
-//! Pinned versions and artifacts k8sgen knows how to deploy.
+//! Pinned versions and artifacts k8sgen knows how to deploy, the operating systems it renders
+//! for and the names of the boot steps, each as a type so no stage compares strings.
 //!
-//! Leaf data module (imports nothing internal): `spec::validate` checks versions against it and
-//! `plan` resolves every pinned image, package and checksum from it. Changing a pin here
+//! Leaf data module (imports nothing internal, decides nothing about a cluster): `spec::validate`
+//! parses versions, OS names and step names into these types and `plan` resolves every pinned
+//! image, package and checksum from them. Changing a pin here
 //! changes rendered bytes, so the goldens show every bump.
 //!
 //! Sources: release binaries and their sha256 as pinned by kubernetes-sigs/kubespray
@@ -85,26 +87,103 @@ pub const CNI_PLUGINS_SHA256: &str =
 /// the containerd that Flatcar ships (tag as pinned by kubespray's download defaults).
 pub const HAPROXY_IMAGE: &str = "docker.io/library/haproxy:3.2.19-alpine";
 
-/// Operating systems whose user-data is `#cloud-config`.
-pub const CLOUD_CONFIG_OS: &[&str] = &["ubuntu-24.04", "ubuntu-22.04", "debian-12"];
-/// Operating systems whose user-data is Ignition.
-pub const IGNITION_OS: &[&str] = &["flatcar"];
-/// Every operating system k8sgen renders for.
-pub const SUPPORTED_OS: &[&str] = &["ubuntu-24.04", "ubuntu-22.04", "debian-12", "flatcar"];
+/// An operating system k8sgen renders for (`nodes.os`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Os {
+    Ubuntu2404,
+    Ubuntu2204,
+    Debian12,
+    Flatcar,
+}
 
-/// Boot steps every node may run, in their fixed order (see DESIGN.md, on-node contract).
-/// `bootstrap.stopAfter` must name one of them.
-pub const BOOT_STEPS: &[&str] = &[
-    "host-prep",
-    "admin-network",
-    "packages",
-    "runtime",
-    "etcd",
-    "kubernetes",
-    "control-plane",
-    "cluster-addons",
-    "join",
-];
+impl Os {
+    /// Every supported OS, in the order error hints list them.
+    pub const ALL: [Os; 4] = [Os::Ubuntu2404, Os::Ubuntu2204, Os::Debian12, Os::Flatcar];
+
+    /// The name as written in `nodes.os`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Os::Ubuntu2404 => "ubuntu-24.04",
+            Os::Ubuntu2204 => "ubuntu-22.04",
+            Os::Debian12 => "debian-12",
+            Os::Flatcar => "flatcar",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Os> {
+        Os::ALL.into_iter().find(|os| os.as_str() == text)
+    }
+
+    /// Whether the OS reads Ignition (else `#cloud-config`).
+    pub fn reads_ignition(self) -> bool {
+        self == Os::Flatcar
+    }
+}
+
+/// A boot step of the on-node contract (DESIGN.md). `ALL` is the fixed order every role's
+/// steps follow; `bootstrap.stopAfter` names one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum BootStep {
+    HostPrep,
+    AdminNetwork,
+    Packages,
+    Runtime,
+    Etcd,
+    Kubernetes,
+    ControlPlane,
+    ClusterAddons,
+    Join,
+}
+
+impl BootStep {
+    pub const ALL: [BootStep; 9] = [
+        BootStep::HostPrep,
+        BootStep::AdminNetwork,
+        BootStep::Packages,
+        BootStep::Runtime,
+        BootStep::Etcd,
+        BootStep::Kubernetes,
+        BootStep::ControlPlane,
+        BootStep::ClusterAddons,
+        BootStep::Join,
+    ];
+
+    /// The name in console progress lines, templates (`steps/<name>.sh`) and the spec.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BootStep::HostPrep => "host-prep",
+            BootStep::AdminNetwork => "admin-network",
+            BootStep::Packages => "packages",
+            BootStep::Runtime => "runtime",
+            BootStep::Etcd => "etcd",
+            BootStep::Kubernetes => "kubernetes",
+            BootStep::ControlPlane => "control-plane",
+            BootStep::ClusterAddons => "cluster-addons",
+            BootStep::Join => "join",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<BootStep> {
+        BootStep::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// Display and Serialize as the name, so plans and templates see the text operators write.
+macro_rules! named {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    )*};
+}
+named!(Os, BootStep);
 
 /// A parsed `MAJOR.MINOR.PATCH` Kubernetes version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +235,12 @@ impl std::fmt::Display for KubeVersion {
     }
 }
 
+impl serde::Serialize for KubeVersion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// `1.34, 1.35, 1.36` for error hints.
 pub fn supported_minors() -> String {
     RELEASES
@@ -178,6 +263,19 @@ mod tests {
         assert!(KubeVersion::parse("1.36.4.1").is_none());
         assert!(KubeVersion::parse("stable-1").is_none());
         assert!(KubeVersion::parse("1.36.x").is_none());
+    }
+
+    #[test]
+    fn names_parse_back() {
+        for os in Os::ALL {
+            assert_eq!(Os::parse(os.as_str()), Some(os));
+        }
+        for step in BootStep::ALL {
+            assert_eq!(BootStep::parse(&step.to_string()), Some(step));
+        }
+        assert_eq!(Os::parse("centos-9"), None);
+        assert_eq!(BootStep::parse("done"), None);
+        assert!(BootStep::ALL.is_sorted(), "ALL is the boot order");
     }
 
     #[test]

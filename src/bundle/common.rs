@@ -3,8 +3,9 @@
 
 use super::script::Step;
 use super::{Builder, BundleError};
+use crate::catalog::BootStep;
 use crate::pki::Bundle as Secrets;
-use crate::plan::{AdminNicPlan, NodePlan, Plan};
+use crate::plan::{AdminNicPlan, NodePlan, Plan, Platform};
 use crate::templates::render;
 use serde_json::json;
 
@@ -60,7 +61,7 @@ pub(super) fn host_prep(b: &mut Builder, plan: &Plan, _node: &NodePlan) -> Resul
     );
     // Long enough for an apt install that first waits out another package manager.
     b.step(Step::new(
-        "host-prep",
+        BootStep::HostPrep,
         2400,
         3,
         json!({"flatcar": plan.platform.flatcar, "pod_subnet": plan.pod_subnet.to_string()}),
@@ -116,7 +117,7 @@ pub(super) fn admin_network(
         b.file(NETWORKD_ADMIN_DROPIN, 0o644, NETWORKD_ADMIN_DROPIN_CONTENT);
     }
     b.step(Step::new(
-        "admin-network",
+        BootStep::AdminNetwork,
         300,
         3,
         json!({
@@ -188,7 +189,7 @@ pub(super) fn kubernetes(b: &mut Builder, plan: &Plan) -> Result<(), BundleError
         "kubernetes"
     };
     b.step(Step::from_template(
-        "kubernetes",
+        BootStep::Kubernetes,
         template,
         2400,
         3,
@@ -206,26 +207,9 @@ pub(super) fn packages_and_runtime(
     let platform = &plan.platform;
     let role = node.role.as_str();
     if platform.flatcar {
-        let bin = json!({"bin_dir": platform.bin_dir});
-        b.unit(
-            "kubelet.service",
-            render("kubelet-flatcar.service", &bin)?,
-            false,
-        );
-        b.file(
-            "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf",
-            0o644,
-            render("kubelet-kubeadm-dropin.conf", &bin)?,
-        );
-        // Flatcar's unit passes --config /usr/share/...; without it containerd reads /etc.
-        b.file(
-            "/etc/systemd/system/containerd.service.d/10-k8sgen.conf",
-            0o644,
-            "# k8sgen: read /etc/containerd/config.toml (systemd cgroups) instead of Flatcar's default\n\
-             [Service]\nExecStart=\nExecStart=/usr/bin/containerd\n",
-        );
+        flatcar_units(b, platform)?;
         b.step(Step::from_template(
-            "packages",
+            BootStep::Packages,
             "packages-flatcar",
             2400,
             3,
@@ -233,7 +217,7 @@ pub(super) fn packages_and_runtime(
         )?);
     } else {
         b.step(Step::new(
-            "packages",
+            BootStep::Packages,
             2400,
             3,
             json!({"role": role, "bin_dir": platform.bin_dir}),
@@ -249,6 +233,43 @@ pub(super) fn packages_and_runtime(
             secrets.cluster_ca.cert.as_str(),
         );
     }
+    api_load_balancer(b, plan)?;
+    b.step(Step::new(
+        BootStep::Runtime,
+        300,
+        3,
+        json!({"flatcar": platform.flatcar}),
+    )?);
+    Ok(())
+}
+
+/// Flatcar has no kubelet package: k8sgen adds kubelet's units, and points the containerd
+/// Flatcar ships at /etc.
+fn flatcar_units(b: &mut Builder, platform: &Platform) -> Result<(), BundleError> {
+    let bin = json!({"bin_dir": platform.bin_dir});
+    b.unit(
+        "kubelet.service",
+        render("kubelet-flatcar.service", &bin)?,
+        false,
+    );
+    b.file(
+        "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf",
+        0o644,
+        render("kubelet-kubeadm-dropin.conf", &bin)?,
+    );
+    // Flatcar's unit passes --config /usr/share/...; without it containerd reads /etc.
+    b.file(
+        "/etc/systemd/system/containerd.service.d/10-k8sgen.conf",
+        0o644,
+        "# k8sgen: read /etc/containerd/config.toml (systemd cgroups) instead of Flatcar's default\n\
+         [Service]\nExecStart=\nExecStart=/usr/bin/containerd\n",
+    );
+    Ok(())
+}
+
+/// The node-local API load balancer (`controlPlaneEndpoint` on every node): haproxy over the
+/// masters, as a package's service or, on Flatcar, a container.
+fn api_load_balancer(b: &mut Builder, plan: &Plan) -> Result<(), BundleError> {
     let masters: Vec<_> = plan
         .masters()
         .map(|m| json!({"name": m.name, "address": m.address.to_string()}))
@@ -259,7 +280,7 @@ pub(super) fn packages_and_runtime(
         0o644,
         render("haproxy.cfg", json!({"lb_port": port, "masters": masters}))?,
     );
-    let lb_unit = if platform.flatcar {
+    let lb_unit = if plan.platform.flatcar {
         render(
             "k8sgen-apiserver-lb-ctr.service",
             json!({"lb_port": port, "image": plan.haproxy_image}),
@@ -268,11 +289,5 @@ pub(super) fn packages_and_runtime(
         render("k8sgen-apiserver-lb.service", json!({"lb_port": port}))?
     };
     b.unit("k8sgen-apiserver-lb.service", lb_unit, false);
-    b.step(Step::new(
-        "runtime",
-        300,
-        3,
-        json!({"flatcar": platform.flatcar}),
-    )?);
     Ok(())
 }

@@ -11,6 +11,41 @@ pub(super) const OCCM_USER: &str = "system:cloud-controller-manager";
 /// Everything kube-router needs, applied once by the init master.
 pub(super) fn kube_router(plan: &Plan) -> String {
     let labels = json!({"k8s-app": "kube-router", "tier": "node"});
+    let [service_account, role, binding] = kube_router_rbac();
+    let config = kube_router_config(plan, &labels);
+    let daemonset = kube_router_daemonset(plan, &labels);
+    multi_doc(&[service_account, role, binding, config, daemonset])
+}
+
+/// kube-router's service account, its read access to the cluster, and the binding.
+fn kube_router_rbac() -> [Value; 3] {
+    let read = json!(["get", "list", "watch"]);
+    let service_account = json!({
+        "apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "kube-router", "namespace": "kube-system"},
+    });
+    let role = json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "kube-router"},
+        "rules": [
+            {"apiGroups": [""], "resources": ["namespaces", "pods", "services", "nodes", "endpoints"], "verbs": read},
+            {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": read},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": read},
+            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]},
+            {"apiGroups": [""], "resources": ["services/status"], "verbs": ["update"]},
+        ],
+    });
+    let binding = json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "kube-router"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kube-router"},
+        "subjects": [{"kind": "ServiceAccount", "name": "kube-router", "namespace": "kube-system"}],
+    });
+    [service_account, role, binding]
+}
+
+/// The CNI configuration the init container installs, and kube-router's kubeconfig.
+fn kube_router_config(plan: &Plan, labels: &Value) -> Value {
     let cni_conf = serde_json::to_string_pretty(&json!({
         "cniVersion": "0.3.0",
         "name": "kubernetes",
@@ -36,33 +71,16 @@ pub(super) fn kube_router(plan: &Plan) -> String {
         "contexts": [{"name": "kube-router", "context": {"cluster": "cluster", "user": "kube-router"}}],
         "current-context": "kube-router",
     }));
-    let read = json!(["get", "list", "watch"]);
-    let service_account = json!({
-        "apiVersion": "v1", "kind": "ServiceAccount",
-        "metadata": {"name": "kube-router", "namespace": "kube-system"},
-    });
-    let role = json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-        "metadata": {"name": "kube-router"},
-        "rules": [
-            {"apiGroups": [""], "resources": ["namespaces", "pods", "services", "nodes", "endpoints"], "verbs": read},
-            {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": read},
-            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": read},
-            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]},
-            {"apiGroups": [""], "resources": ["services/status"], "verbs": ["update"]},
-        ],
-    });
-    let binding = json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-        "metadata": {"name": "kube-router"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kube-router"},
-        "subjects": [{"kind": "ServiceAccount", "name": "kube-router", "namespace": "kube-system"}],
-    });
-    let config = json!({
+    json!({
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "kube-router-cfg", "namespace": "kube-system", "labels": labels},
         "data": {"cni-conf.json": cni_conf + "\n", "kubeconfig": kubeconfig},
-    });
+    })
+}
+
+/// One kube-router per node, host-networked and privileged (it programs routes, ipsets and
+/// IPVS), with the CNI configuration copied in by an init container.
+fn kube_router_daemonset(plan: &Plan, labels: &Value) -> Value {
     let args: Vec<String> = vec![
         format!("--run-router={}", plan.kube_router_bgp),
         format!("--run-firewall={}", plan.kube_router_network_policy),
@@ -72,7 +90,7 @@ pub(super) fn kube_router(plan: &Plan) -> String {
         "--kubeconfig=/var/lib/kube-router/kubeconfig".into(),
     ];
     let mount = |name: &str, path: &str, read_only: bool| json!({"name": name, "mountPath": path, "readOnly": read_only});
-    let daemonset = json!({
+    json!({
         "apiVersion": "apps/v1", "kind": "DaemonSet",
         "metadata": {"name": "kube-router", "namespace": "kube-system", "labels": labels},
         "spec": {
@@ -131,8 +149,7 @@ pub(super) fn kube_router(plan: &Plan) -> String {
                 },
             },
         },
-    });
-    multi_doc(&[service_account, role, binding, config, daemonset])
+    })
 }
 
 /// RBAC for OCCM's own client identity (a certificate minted on each master).

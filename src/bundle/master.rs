@@ -5,6 +5,7 @@
 
 use super::script::Step;
 use super::{Builder, BundleError, kubeadm, manifests};
+use crate::catalog::BootStep;
 use crate::pki::{Bundle as Secrets, CertKey};
 use crate::plan::{self, NodePlan, Plan, Role};
 use crate::templates::render;
@@ -33,7 +34,41 @@ pub(super) fn build(
     secrets: &Secrets,
 ) -> Result<(), BundleError> {
     let init = node.role == Role::Init;
+    certificates(b, node, secrets)?;
+    let token = init.then(|| secrets.bootstrap_token.full());
+    b.secret_file(
+        "/etc/kubernetes/k8sgen/kubeadm.yaml",
+        kubeadm::master_config(plan, node, token.as_ref()),
+    );
+    etcd_unit(b, plan, node)?;
+    cloud_conf(b, plan)?;
+    b.file(
+        "/etc/kubernetes/k8sgen/openstack-cloud-controller-manager.yaml",
+        0o600,
+        manifests::occm_static_pod(plan),
+    );
 
+    b.step(Step::new(BootStep::Etcd, 1800, 1, json!({}))?);
+    super::common::kubernetes(b, plan)?;
+    b.step(Step::new(BootStep::ControlPlane, 1800, 2, json!({}))?);
+    if init {
+        b.file(
+            "/etc/kubernetes/k8sgen/addons/kube-router.yaml",
+            0o644,
+            manifests::kube_router(plan),
+        );
+        b.file(
+            "/etc/kubernetes/k8sgen/addons/occm-rbac.yaml",
+            0o644,
+            manifests::occm_rbac(),
+        );
+        b.step(Step::new(BootStep::ClusterAddons, 900, 3, json!({}))?);
+    }
+    Ok(())
+}
+
+/// The CAs every master shares and this master's own etcd certificates.
+fn certificates(b: &mut Builder, node: &NodePlan, secrets: &Secrets) -> Result<(), BundleError> {
     // Shared CA material, identical on every master (kubeadm HA "manual certificates").
     pair(b, "ca", &secrets.cluster_ca, true);
     pair(b, "front-proxy-ca", &secrets.front_proxy_ca, true);
@@ -72,12 +107,10 @@ pub(super) fn build(
         leaf(secrets, plan::ETCD_CLIENT_LEAF)?,
         true,
     );
+    Ok(())
+}
 
-    let token = init.then(|| secrets.bootstrap_token.full());
-    b.secret_file(
-        "/etc/kubernetes/k8sgen/kubeadm.yaml",
-        kubeadm::master_config(plan, node, token.as_ref()),
-    );
+fn etcd_unit(b: &mut Builder, plan: &Plan, node: &NodePlan) -> Result<(), BundleError> {
     b.unit(
         "k8sgen-etcd.service",
         render(
@@ -92,6 +125,11 @@ pub(super) fn build(
         )?,
         false,
     );
+    Ok(())
+}
+
+/// OCCM's cloud.conf; an unset credential variable leaves a visible placeholder.
+fn cloud_conf(b: &mut Builder, plan: &Plan) -> Result<(), BundleError> {
     let os = &plan.openstack;
     let placeholder = |var: &str| format!("UNSET-{var}");
     b.secret_file(
@@ -107,27 +145,5 @@ pub(super) fn build(
             }),
         )?,
     );
-    b.file(
-        "/etc/kubernetes/k8sgen/openstack-cloud-controller-manager.yaml",
-        0o600,
-        manifests::occm_static_pod(plan),
-    );
-
-    b.step(Step::new("etcd", 1800, 1, json!({}))?);
-    super::common::kubernetes(b, plan)?;
-    b.step(Step::new("control-plane", 1800, 2, json!({}))?);
-    if init {
-        b.file(
-            "/etc/kubernetes/k8sgen/addons/kube-router.yaml",
-            0o644,
-            manifests::kube_router(plan),
-        );
-        b.file(
-            "/etc/kubernetes/k8sgen/addons/occm-rbac.yaml",
-            0o644,
-            manifests::occm_rbac(),
-        );
-        b.step(Step::new("cluster-addons", 900, 3, json!({}))?);
-    }
     Ok(())
 }

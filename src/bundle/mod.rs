@@ -16,6 +16,7 @@ mod worker;
 
 pub use kubeconfig::admin_kubeconfig;
 
+use crate::catalog::BootStep;
 use crate::pki::Bundle as Secrets;
 use crate::plan::{NodePlan, Plan, Role};
 use crate::templates::TemplateError;
@@ -45,7 +46,7 @@ pub struct Unit {
 /// A boot step as the IR records it (its body lives in the boot script).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StepInfo {
-    pub name: &'static str,
+    pub name: BootStep,
     pub timeout_seconds: u32,
     pub attempts: u32,
 }

@@ -3,13 +3,14 @@
 //! with retries, time limits, done-markers and the console progress lines.
 
 use super::BundleError;
+use crate::catalog::BootStep;
 use crate::plan::{NodePlan, Plan};
 use crate::templates;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Step {
-    pub name: &'static str,
+    pub name: BootStep,
     /// Shell function name (`step_<function>`).
     pub function: String,
     pub timeout_seconds: u32,
@@ -20,17 +21,17 @@ pub(crate) struct Step {
 impl Step {
     /// Render `steps/<name>.sh` with `context` into a step.
     pub fn new(
-        name: &'static str,
+        name: BootStep,
         timeout_seconds: u32,
         attempts: u32,
         context: impl Serialize,
     ) -> Result<Step, BundleError> {
-        Step::from_template(name, name, timeout_seconds, attempts, context)
+        Step::from_template(name, name.as_str(), timeout_seconds, attempts, context)
     }
 
     /// Like `new`, with the body from `steps/<template>.sh` (an OS-specific variant).
     pub fn from_template(
-        name: &'static str,
+        name: BootStep,
         template: &str,
         timeout_seconds: u32,
         attempts: u32,
@@ -39,7 +40,7 @@ impl Step {
         let body = templates::render(&format!("steps/{template}.sh"), context)?;
         Ok(Step {
             name,
-            function: name.replace('-', "_"),
+            function: name.as_str().replace('-', "_"),
             timeout_seconds,
             attempts,
             body: body.trim_end().to_string(),
@@ -50,15 +51,14 @@ impl Step {
 /// The step of *this* role after which `bootstrap.stopAfter` stops: the named step, or the
 /// last of this role's steps that comes before it in the fixed order (a worker asked to stop
 /// after `etcd`, which it does not run, stops after `runtime`). Empty: run to the end.
-pub(super) fn stop_point(stop_after: Option<&str>, steps: &[Step]) -> String {
-    let order = |name: &str| crate::catalog::BOOT_STEPS.iter().position(|s| *s == name);
-    let Some(limit) = stop_after.and_then(order) else {
+pub(super) fn stop_point(stop_after: Option<BootStep>, steps: &[Step]) -> String {
+    let Some(limit) = stop_after else {
         return String::new();
     };
     steps
         .iter()
         .rev()
-        .find(|s| order(s.name).is_some_and(|i| i <= limit))
+        .find(|s| s.name <= limit)
         .map(|s| s.name.to_string())
         .unwrap_or_default()
 }
@@ -76,7 +76,7 @@ pub(super) fn render(plan: &Plan, node: &NodePlan, steps: &[Step]) -> Result<Str
             "pkg_repo": plan.package_repository,
             "etcd": plan.etcd,
             "steps": steps,
-            "stop_after": stop_point(plan.stop_after.as_deref(), steps),
+            "stop_after": stop_point(plan.stop_after, steps),
             "flatcar": plan.platform.flatcar,
             "bin_dir": plan.platform.bin_dir,
         }),
@@ -87,12 +87,12 @@ pub(super) fn render(plan: &Plan, node: &NodePlan, steps: &[Step]) -> Result<Str
 mod tests {
     use super::*;
 
-    fn steps(names: &[&'static str]) -> Vec<Step> {
+    fn steps(names: &[BootStep]) -> Vec<Step> {
         names
             .iter()
-            .map(|n| Step {
-                name: n,
-                function: n.replace('-', "_"),
+            .map(|&name| Step {
+                name,
+                function: name.as_str().replace('-', "_"),
                 timeout_seconds: 1,
                 attempts: 1,
                 body: String::new(),
@@ -103,18 +103,30 @@ mod tests {
     #[test]
     fn stop_point_follows_the_global_step_order() {
         let master = steps(&[
-            "host-prep",
-            "packages",
-            "runtime",
-            "etcd",
-            "kubernetes",
-            "control-plane",
+            BootStep::HostPrep,
+            BootStep::Packages,
+            BootStep::Runtime,
+            BootStep::Etcd,
+            BootStep::Kubernetes,
+            BootStep::ControlPlane,
         ]);
-        let worker = steps(&["host-prep", "packages", "runtime", "kubernetes", "join"]);
-        assert_eq!(stop_point(Some("etcd"), &master), "etcd");
-        assert_eq!(stop_point(Some("etcd"), &worker), "runtime");
-        assert_eq!(stop_point(Some("cluster-addons"), &worker), "kubernetes");
-        assert_eq!(stop_point(Some("admin-network"), &worker), "host-prep");
+        let worker = steps(&[
+            BootStep::HostPrep,
+            BootStep::Packages,
+            BootStep::Runtime,
+            BootStep::Kubernetes,
+            BootStep::Join,
+        ]);
+        assert_eq!(stop_point(Some(BootStep::Etcd), &master), "etcd");
+        assert_eq!(stop_point(Some(BootStep::Etcd), &worker), "runtime");
+        assert_eq!(
+            stop_point(Some(BootStep::ClusterAddons), &worker),
+            "kubernetes"
+        );
+        assert_eq!(
+            stop_point(Some(BootStep::AdminNetwork), &worker),
+            "host-prep"
+        );
         assert_eq!(stop_point(None, &worker), "");
     }
 }

@@ -3,6 +3,7 @@
 
 use super::script::Step;
 use super::{Builder, BundleError, kubeadm};
+use crate::catalog::BootStep;
 use crate::pki::Bundle as Secrets;
 use crate::plan::{NodePlan, Plan};
 use serde_json::json;
@@ -20,7 +21,7 @@ pub(super) fn build(
     super::common::kubernetes(b, plan)?;
     // 3600 s of waiting for the token's signature, then the join itself.
     b.step(Step::new(
-        "join",
+        BootStep::Join,
         4800,
         2,
         json!({"token_id": plan.token_id}),

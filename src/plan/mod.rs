@@ -12,10 +12,9 @@ mod types;
 
 pub use types::*;
 
-use crate::catalog::{self, KubeVersion};
+use crate::catalog::{self, KubeVersion, MinorRelease, Os};
 use crate::pki::{self, Secret};
-use crate::spec::{Addressing, ClusterSpec};
-use ipnet::Ipv4Net;
+use crate::spec::{self, Addressing, ClusterSpec, Parsed};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -23,14 +22,13 @@ pub use leaves::{
     ADMIN_LEAF, ETCD_CLIENT_LEAF, ETCD_HEALTHCHECK_LEAF, etcd_peer_leaf, etcd_server_leaf,
 };
 
-/// Why a plan could not be made (the spec was validated, so these are about inputs the spec
-/// cannot see: the secrets bundle).
+/// Why a plan could not be made: the spec was not valid (callers normally validate it when
+/// loading; the plan checks again because a `ClusterSpec` can be built or edited in code), or
+/// the secrets bundle could not serve it.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("kubernetes.version: {0}")]
-    Version(String),
-    #[error("{0}")]
-    Address(String),
+    #[error("the spec has problems:{}", .0.iter().map(|p| format!("\n  {p}")).collect::<String>())]
+    Spec(Vec<spec::Problem>),
     #[error(transparent)]
     Pki(#[from] pki::PkiError),
 }
@@ -38,9 +36,6 @@ pub enum PlanError {
 impl Plan {
     pub fn masters(&self) -> impl Iterator<Item = &NodePlan> {
         self.nodes.iter().filter(|n| n.role.is_master())
-    }
-    pub fn node(&self, name: &str) -> Option<&NodePlan> {
-        self.nodes.iter().find(|n| n.name == name)
     }
     /// Leaf certificates the secrets bundle must hold for this plan.
     pub fn leaf_requests(&self) -> Vec<pki::LeafRequest> {
@@ -54,35 +49,71 @@ pub fn plan(
     bundle: &pki::Bundle,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Plan, PlanError> {
-    let version = KubeVersion::parse(&spec.kubernetes.version).ok_or_else(|| {
-        PlanError::Version(format!("`{}` is not a version", spec.kubernetes.version))
-    })?;
-    let release = version
-        .release()
-        .ok_or_else(|| PlanError::Version(format!("{version} is not supported")))?;
-    let net = |text: &str| {
-        text.parse::<Ipv4Net>()
-            .map_err(|_| PlanError::Address(format!("`{text}` is not a CIDR")))
-    };
-    let pod_subnet = net(&spec.kubernetes.pod_subnet)?;
-    let service_subnet = net(&spec.kubernetes.service_subnet)?;
-    let cluster_cidr = net(&spec.network.cluster.cidr)?;
-    let nodes = addresses::nodes(spec)?;
-    let service_base = u32::from(service_subnet.network());
-    let api_service_ip = Ipv4Addr::from(service_base + 1);
-    let cluster_dns = Ipv4Addr::from(service_base + 10);
+    let parsed = spec::check(spec).map_err(PlanError::Spec)?;
+    let (version, release, os) = (parsed.version, parsed.release, parsed.os);
+    let nodes = addresses::nodes(spec, &parsed);
     let port = spec.network.api_load_balancer_port;
-    let first_master = nodes[0].address;
     let extra_sans = spec.kubernetes.api_server.extra_sans.clone();
     let admin_server = format!(
         "https://{}:6443",
         extra_sans
             .first()
             .cloned()
-            .unwrap_or_else(|| first_master.to_string())
+            .unwrap_or_else(|| nodes[0].address.to_string())
     );
+    let mut warnings = Vec::new();
+    let openstack = openstack(spec, &parsed, env, &mut warnings);
+    let mut plan = Plan {
+        cluster_name: spec.name.clone(),
+        kubernetes_version: version,
+        package_version: version.deb_version(),
+        package_minor: format!("v{}.{}", version.major, version.minor),
+        package_repository: format!(
+            "{}/core:/stable:/v{}.{}/deb/",
+            spec.kubernetes.packages.mirror.trim_end_matches('/'),
+            version.major,
+            version.minor
+        ),
+        package_key: spec.kubernetes.packages.key.clone(),
+        kubeadm_api_version: catalog::KUBEADM_API_VERSION.into(),
+        key_algorithm: bundle.key_algorithm.kubeadm_name().into(),
+        os,
+        image: spec.nodes.image.clone(),
+        platform: platform(os),
+        downloads: downloads(os, version, release),
+        haproxy_image: catalog::HAPROXY_IMAGE.into(),
+        pod_subnet: parsed.pod_subnet,
+        service_subnet: parsed.service_subnet,
+        dns_domain: spec.kubernetes.dns_domain.clone(),
+        // The service network's 10th address, as kubeadm's own default.
+        cluster_dns: Ipv4Addr::from(u32::from(parsed.service_subnet.network()) + 10),
+        control_plane_endpoint: format!("127.0.0.1:{port}"),
+        api_load_balancer_port: port,
+        extra_sans,
+        admin_server,
+        ca_cert_hash: bundle.discovery_hash()?,
+        token_id: bundle.bootstrap_token.id.clone(),
+        token_ttl: parsed.token_ttl.clone(),
+        schedulable_masters: spec.control_plane.schedulable,
+        etcd: etcd(spec, release, &nodes),
+        nodes,
+        kube_router_image: catalog::KUBE_ROUTER_IMAGE.into(),
+        kube_router_bgp: spec.cni.kube_router.bgp,
+        kube_router_network_policy: spec.cni.kube_router.network_policy,
+        occm_image: release.occm_image.into(),
+        admin_nic: admin_nic(spec, &parsed),
+        deployable: openstack.credential_id.is_some() && openstack.credential_secret.is_some(),
+        openstack,
+        stop_after: parsed.stop_after,
+        secrets_by_role: secrets_by_role(),
+        warnings,
+    };
+    add_api_server_sans(&mut plan, &parsed);
+    Ok(plan)
+}
 
-    let etcd = EtcdPlan {
+fn etcd(spec: &ClusterSpec, release: &MinorRelease, nodes: &[NodePlan]) -> EtcdPlan {
+    EtcdPlan {
         version: release.etcd_version.into(),
         tarball_url: format!(
             "https://github.com/etcd-io/etcd/releases/download/v{v}/etcd-v{v}-linux-amd64.tar.gz",
@@ -97,10 +128,28 @@ pub fn plan(
             .map(|n| format!("{}=https://{}:2380", n.name, n.address))
             .collect::<Vec<_>>()
             .join(","),
-    };
+    }
+}
 
+fn admin_nic(spec: &ClusterSpec, parsed: &Parsed) -> Option<AdminNicPlan> {
+    let (admin, parsed) = (spec.network.admin.as_ref()?, parsed.admin.as_ref()?);
+    Some(AdminNicPlan {
+        network: parsed.network.clone(),
+        cidr: parsed.cidr,
+        dhcp: admin.addressing == Addressing::Dhcp,
+        interface: admin.interface.clone(),
+    })
+}
+
+/// What `up` and OCCM need of OpenStack. The application credential is read from the
+/// environment here; a missing variable becomes a warning and an undeployable plan.
+fn openstack(
+    spec: &ClusterSpec,
+    parsed: &Parsed,
+    env: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> OpenStackPlan {
     let os = &spec.cloud.openstack;
-    let mut warnings = Vec::new();
     let mut read_secret = |var: &str| match env(var).filter(|v| !v.is_empty()) {
         Some(v) => Some(Secret::new(v)),
         None => {
@@ -111,91 +160,42 @@ pub fn plan(
             None
         }
     };
-    let credential_id = read_secret(&os.application_credential.id_from);
-    let credential_secret = read_secret(&os.application_credential.secret_from);
-    let deployable = credential_id.is_some() && credential_secret.is_some();
-
-    let mut plan = Plan {
-        cluster_name: spec.name.clone(),
-        kubernetes_version: version.to_string(),
-        package_version: version.deb_version(),
-        package_minor: format!("v{}.{}", version.major, version.minor),
-        package_repository: format!(
-            "{}/core:/stable:/v{}.{}/deb/",
-            spec.kubernetes.packages.mirror.trim_end_matches('/'),
-            version.major,
-            version.minor
-        ),
-        package_key: spec.kubernetes.packages.key.clone(),
-        kubeadm_api_version: catalog::KUBEADM_API_VERSION.into(),
-        key_algorithm: bundle.key_algorithm.kubeadm_name().into(),
-        os: spec.nodes.os.clone(),
-        image: spec.nodes.image.clone(),
-        platform: platform(&spec.nodes.os),
-        downloads: downloads(&spec.nodes.os, version, release),
-        haproxy_image: catalog::HAPROXY_IMAGE.into(),
-        pod_subnet,
-        service_subnet,
-        dns_domain: spec.kubernetes.dns_domain.clone(),
-        cluster_dns,
-        control_plane_endpoint: format!("127.0.0.1:{port}"),
-        api_load_balancer_port: port,
-        extra_sans: extra_sans.clone(),
-        admin_server,
-        ca_cert_hash: bundle.discovery_hash()?,
-        token_id: bundle.bootstrap_token.id.clone(),
-        token_ttl: spec.bootstrap.token_ttl.clone(),
-        schedulable_masters: spec.control_plane.schedulable,
-        nodes,
-        etcd,
-        kube_router_image: catalog::KUBE_ROUTER_IMAGE.into(),
-        kube_router_bgp: spec.cni.kube_router.bgp,
-        kube_router_network_policy: spec.cni.kube_router.network_policy,
-        occm_image: release.occm_image.into(),
-        admin_nic: spec.network.admin.as_ref().map(|a| AdminNicPlan {
-            network: a.network.clone().unwrap_or_default(),
-            cidr: a.cidr.parse().unwrap_or_default(),
-            dhcp: a.addressing == Addressing::Dhcp,
-            interface: a.interface.clone(),
+    OpenStackPlan {
+        cloud: os.cloud.clone(),
+        auth_url: os.auth_url.clone(),
+        region: os.region.clone(),
+        internal_network: spec.network.cluster.network.clone(),
+        internal_subnet: spec.network.cluster.subnet.clone(),
+        cluster_cidr: parsed.cluster_cidr,
+        api_floating_ip: spec.kubernetes.api_server.floating_ip,
+        servers: os.servers.clone(),
+        credential_id_from: os.application_credential.id_from.clone(),
+        credential_secret_from: os.application_credential.secret_from.clone(),
+        load_balancer: os.load_balancer.as_ref().map(|lb| LoadBalancerPlan {
+            floating_network_id: lb.floating_network_id.clone(),
+            subnet_id: lb.subnet_id.clone(),
+            provider: lb.provider.clone(),
         }),
-        openstack: OpenStackPlan {
-            cloud: os.cloud.clone(),
-            auth_url: os.auth_url.clone(),
-            region: os.region.clone(),
-            internal_network: spec.network.cluster.network.clone(),
-            internal_subnet: spec.network.cluster.subnet.clone(),
-            cluster_cidr,
-            api_floating_ip: spec.kubernetes.api_server.floating_ip,
-            servers: os.servers.clone(),
-            credential_id_from: os.application_credential.id_from.clone(),
-            credential_secret_from: os.application_credential.secret_from.clone(),
-            load_balancer: os.load_balancer.as_ref().map(|lb| LoadBalancerPlan {
-                floating_network_id: lb.floating_network_id.clone(),
-                subnet_id: lb.subnet_id.clone(),
-                provider: lb.provider.clone(),
-            }),
-            credential_id,
-            credential_secret,
-        },
-        stop_after: spec.bootstrap.stop_after.clone(),
-        secrets_by_role: secrets_by_role(),
-        deployable,
-        warnings,
-    };
+        credential_id: read_secret(&os.application_credential.id_from),
+        credential_secret: read_secret(&os.application_credential.secret_from),
+    }
+}
+
+fn add_api_server_sans(plan: &mut Plan, parsed: &Parsed) {
+    let api_service_ip = Ipv4Addr::from(u32::from(parsed.service_subnet.network()) + 1);
     for node in plan.nodes.iter_mut().filter(|n| n.role.is_master()) {
         node.api_server_sans = api_server_sans(
             &node.name,
             node.address,
             api_service_ip,
-            &spec.kubernetes.dns_domain,
-            &extra_sans,
+            &plan.dns_domain,
+            &plan.extra_sans,
         );
     }
-    Ok(plan)
 }
 
-fn platform(os: &str) -> Platform {
-    let flatcar = catalog::IGNITION_OS.contains(&os);
+fn platform(os: Os) -> Platform {
+    let flatcar = os.reads_ignition();
     Platform {
         user_data_format: if flatcar {
             UserDataFormat::Ignition
@@ -220,8 +220,8 @@ fn platform(os: &str) -> Platform {
 }
 
 /// Release binaries with their pinned sha256, for OSes without a package manager.
-fn downloads(os: &str, v: KubeVersion, r: &catalog::MinorRelease) -> Vec<Download> {
-    if !catalog::IGNITION_OS.contains(&os) {
+fn downloads(os: Os, v: KubeVersion, r: &MinorRelease) -> Vec<Download> {
+    if os != Os::Flatcar {
         return Vec::new();
     }
     let k8s = |name: &str, sha: &str| Download {

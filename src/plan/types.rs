@@ -1,7 +1,9 @@
 //! The plan's data types: everything `plan::plan` resolves, serializable for
 //! `k8sgen plan --output json`. No logic beyond small accessors.
 
+use crate::catalog::{BootStep, KubeVersion, Os};
 use crate::pki::Secret;
+use crate::spec::TokenTtl;
 use ipnet::Ipv4Net;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -134,7 +136,7 @@ pub struct OpenStackPlan {
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
     pub cluster_name: String,
-    pub kubernetes_version: String,
+    pub kubernetes_version: KubeVersion,
     /// pkgs.k8s.io package version, e.g. `1.36.4-1.1`.
     pub package_version: String,
     /// pkgs.k8s.io repository minor, e.g. `v1.36`.
@@ -146,7 +148,7 @@ pub struct Plan {
     pub package_key: Option<String>,
     pub kubeadm_api_version: String,
     pub key_algorithm: String,
-    pub os: String,
+    pub os: Os,
     pub image: String,
     pub platform: Platform,
     /// Pinned binaries for OSes without packages (empty on Ubuntu/Debian).
@@ -167,7 +169,7 @@ pub struct Plan {
     pub ca_cert_hash: String,
     pub token_id: String,
     #[serde(rename = "tokenTTL")]
-    pub token_ttl: String,
+    pub token_ttl: TokenTtl,
     pub schedulable_masters: bool,
     pub nodes: Vec<NodePlan>,
     pub etcd: EtcdPlan,
@@ -177,7 +179,7 @@ pub struct Plan {
     pub occm_image: String,
     pub admin_nic: Option<AdminNicPlan>,
     pub openstack: OpenStackPlan,
-    pub stop_after: Option<String>,
+    pub stop_after: Option<BootStep>,
     /// Per role, what secret material its user-data carries.
     pub secrets_by_role: BTreeMap<Role, Vec<&'static str>>,
     /// False when something `up` needs is missing (e.g. an unset credential variable).

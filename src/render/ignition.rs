@@ -11,6 +11,7 @@ use super::gzip;
 use crate::bundle::NodeBundle;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 use sha2::{Digest, Sha512};
 
@@ -105,16 +106,21 @@ fn data_url(content: &str, allow_gzip: bool) -> Resource {
     }
 }
 
+/// Bytes a `data:` URL carries as they are: ASCII alphanumerics and `-._~/:=@`. Everything
+/// else (spaces, newlines, `%`, `+`, non-ASCII) is escaped, so the URL stays one opaque token
+/// and the goldens stay readable.
+const DATA_URL_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/')
+    .remove(b':')
+    .remove(b'=')
+    .remove(b'@');
+
 fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 2);
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/:=@".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(text, DATA_URL_ESCAPED).to_string()
 }
 
 /// The full Ignition config for a bundle, pretty-printed so goldens stay reviewable.
@@ -189,6 +195,17 @@ mod tests {
     fn percent_encoding_keeps_only_safe_bytes() {
         assert_eq!(percent_encode("a b\n%+é"), "a%20b%0A%25%2B%C3%A9");
         assert_eq!(percent_encode("/etc/x=1:y@z"), "/etc/x=1:y@z");
+        // Every ASCII byte: kept exactly when alphanumeric or one of `-._~/:=@`.
+        for b in 0u8..128 {
+            let text = (b as char).to_string();
+            let kept = b.is_ascii_alphanumeric() || b"-._~/:=@".contains(&b);
+            let want = if kept {
+                text.clone()
+            } else {
+                format!("%{b:02X}")
+            };
+            assert_eq!(percent_encode(&text), want, "byte {b}");
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Building blocks of spec validation: the `Problem` type, a collector that never stops at
-//! the first problem, and small predicates (names, CIDRs, durations). No spec knowledge here.
+//! the first problem, and small predicates (names, CIDRs, UUIDs). No spec knowledge here.
 
 use ipnet::Ipv4Net;
 use std::fmt;
@@ -95,7 +95,7 @@ impl Collector {
 }
 
 /// DNS-1123 label that also starts with a letter (so it works as a hostname and Nova name).
-pub fn is_dns_label(s: &str, max: usize) -> bool {
+pub(super) fn is_dns_label(s: &str, max: usize) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= max
@@ -136,29 +136,6 @@ pub(super) fn is_uuid(s: &str) -> bool {
             .all(|(g, n)| g.len() == n && g.bytes().all(|c| c.is_ascii_hexdigit()))
 }
 
-/// Go-style duration as kubeadm's `ttl` accepts it: `0`, or any of `NNh`, `NNm`, `NNs` in order.
-pub fn is_token_ttl(s: &str) -> bool {
-    token_ttl_seconds(s).is_some()
-}
-
-/// `24h`, `1h30m`, `90s` in seconds; `0` (never expires) is `Some(0)`.
-pub fn token_ttl_seconds(s: &str) -> Option<u64> {
-    if s == "0" {
-        return Some(0);
-    }
-    let mut rest = s;
-    let mut total: Option<u64> = None;
-    for (unit, factor) in [('h', 3600), ('m', 60), ('s', 1)] {
-        let digits = rest.bytes().take_while(|c| c.is_ascii_digit()).count();
-        if digits > 0 && rest[digits..].starts_with(unit) {
-            let n: u64 = rest[..digits].parse().ok()?;
-            total = Some(total.unwrap_or(0) + n.checked_mul(factor)?);
-            rest = &rest[digits + 1..];
-        }
-    }
-    total.filter(|_| rest.is_empty())
-}
-
 pub(super) fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
@@ -185,16 +162,6 @@ mod tests {
         assert!(!is_dns_label("1demo", 30));
         assert!(!is_dns_label("demo-", 30));
         assert!(!is_dns_label("", 30));
-    }
-
-    #[test]
-    fn ttl_forms() {
-        for ok in ["24h", "1h30m", "90m", "45s", "0", "2h0m0s"] {
-            assert!(is_token_ttl(ok), "{ok}");
-        }
-        for bad in ["", "h", "24", "24x", "1m1h", "-1h"] {
-            assert!(!is_token_ttl(bad), "{bad}");
-        }
     }
 
     #[test]

@@ -1,16 +1,19 @@
 //! First stage of the pipeline: `cluster.yaml` text → validated `ClusterSpec`.
 //!
 //! `load` parses (YAML → generic tree → typed spec, so shape errors carry a field path) and then
-//! runs `validate`, returning every problem at once. It must not read secrets, resolve
-//! addresses or talk to a cloud; that is `plan`'s and `up`'s work.
+//! runs `validate`, returning every problem at once. `check` is the same validation returning
+//! the typed values (`Parsed`) a valid spec yields, which `plan` builds on. It must not read
+//! secrets, resolve addresses or talk to a cloud; that is `plan`'s and `up`'s work.
 
 mod checks;
+mod parsed;
 mod types;
-pub mod validate;
+mod validate;
 
-pub use checks::{Problem, token_ttl_seconds};
+pub use checks::Problem;
+pub use parsed::{Parsed, ParsedAdmin, TokenTtl};
 pub use types::*;
-pub use validate::validate;
+pub use validate::{check, validate};
 
 use std::fmt;
 

@@ -1,7 +1,9 @@
 //! The cluster spec as an operator writes it (`cluster.yaml`).
 //!
-//! Pure data: serde types with `deny_unknown_fields` and defaults. Semantic checks live in
-//! `spec::validate`; nothing here resolves addresses or versions (that is `plan`'s job).
+//! Pure data: serde types with `deny_unknown_fields` and defaults, holding values as the
+//! operator wrote them. Semantic checks, and parsing versions, CIDRs, addresses, the OS, the
+//! token lifetime and step names into types, live in `spec::validate`; nothing here resolves
+//! addresses or versions (that is `plan`'s job).
 
 use serde::{Deserialize, Serialize};
 
@@ -125,7 +127,8 @@ pub struct WorkerPool {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Nodes {
-    /// Operating system of every node: `ubuntu-24.04`, `ubuntu-22.04` or `debian-12`.
+    /// Operating system of every node: `ubuntu-24.04`, `ubuntu-22.04`, `debian-12` or
+    /// `flatcar` (`catalog::Os`).
     pub os: String,
     /// Glance image name used by `up`.
     pub image: String,

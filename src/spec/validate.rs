@@ -1,41 +1,112 @@
-//! Semantic checks on a parsed `ClusterSpec`.
+//! Semantic checks on a parsed `ClusterSpec`, which also parse its typed values once.
 //!
 //! Collects *every* problem (never stops at the first), each with its field path and a hint,
-//! so an operator fixes a spec in one pass. Knows nothing of secrets or providers; the only
-//! internal data it reads is the pinned `catalog`.
+//! so an operator fixes a spec in one pass; one function per spec section, called in the order
+//! the problems are reported. A valid spec yields its `Parsed` values. Knows nothing of secrets
+//! or providers; the only internal data it reads is the pinned `catalog`.
 
 use super::checks::*;
+use super::parsed::{Parsed, ParsedAdmin, TokenTtl};
 use super::types::*;
-use crate::catalog::{self, KubeVersion};
+use crate::catalog::{self, BootStep, KubeVersion, MinorRelease, Os};
 use ipnet::Ipv4Net;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 /// Every problem in `spec`; empty means valid.
 pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
-    let mut c = Collector(Vec::new());
+    check(spec).err().unwrap_or_default()
+}
 
+/// The spec's typed values, or every problem in it.
+pub fn check(spec: &ClusterSpec) -> Result<Parsed, Vec<Problem>> {
+    let mut c = Collector(Vec::new());
     // Name: prefixes `<name>-<pool>-<index>` node names, which must stay ≤ 63 characters.
     c.dns_label("name", &spec.name, 30);
+    let version = check_version(&mut c, &spec.kubernetes.version);
+    let nets = check_networks(&mut c, spec);
+    check_api_names(&mut c, &spec.kubernetes);
+    check_packages(&mut c, &spec.kubernetes.packages);
+    check_control_plane(&mut c, &spec.control_plane);
+    check_workers(&mut c, spec);
+    let addresses = nets
+        .cluster
+        .and_then(|cluster| check_addresses(&mut c, spec, &cluster));
+    let os = check_nodes(&mut c, &spec.nodes);
+    check_cluster_network(&mut c, &spec.network);
+    let admin = spec
+        .network
+        .admin
+        .as_ref()
+        .map(|admin| check_admin(&mut c, spec, admin, &nets));
+    check_cni(&mut c, &spec.cni);
+    check_openstack(&mut c, &spec.cloud.openstack);
+    check_servers(&mut c, spec);
+    let (token_ttl, stop_after) = check_bootstrap(&mut c, &spec.bootstrap);
 
-    // Kubernetes version and networks.
-    let k = &spec.kubernetes;
-    match KubeVersion::parse(&k.version) {
-        None => c.push(
+    if !c.0.is_empty() {
+        return Err(c.0);
+    }
+    // Each parser above reports a problem whenever it yields nothing, so with no problems
+    // every value is present; the fallback only guards that invariant without panicking.
+    let parsed = (|| {
+        let (version, release) = version?;
+        let (masters_first_address, pools_first_address) = addresses?;
+        Some(Parsed {
+            version,
+            release,
+            os: os?,
+            pod_subnet: nets.pods?,
+            service_subnet: nets.services?,
+            cluster_cidr: nets.cluster?,
+            masters_first_address,
+            pools_first_address,
+            admin: admin.map(|a| a.ok_or(())).transpose().ok()?,
+            token_ttl: token_ttl?,
+            stop_after: stop_after?,
+        })
+    })();
+    parsed.ok_or_else(|| {
+        vec![Problem {
+            path: "(top level)".into(),
+            message: "a value passed validation without being parsed".into(),
+            hint: "this is a bug in k8sgen; please report it with the spec".into(),
+        }]
+    })
+}
+
+fn check_version(c: &mut Collector, text: &str) -> Option<(KubeVersion, &'static MinorRelease)> {
+    let Some(version) = KubeVersion::parse(text) else {
+        c.push(
             "kubernetes.version",
-            format!("`{}` is not a MAJOR.MINOR.PATCH version", k.version),
+            format!("`{text}` is not a MAJOR.MINOR.PATCH version"),
             format!(
                 "pin a full version such as \"{}\"",
                 catalog::DEFAULT_KUBERNETES_VERSION
             ),
-        ),
-        Some(v) if v.release().is_none() => c.push(
+        );
+        return None;
+    };
+    let release = version.release();
+    if release.is_none() {
+        c.push(
             "kubernetes.version",
-            format!("Kubernetes {v} is not supported (kubeadm config v1beta4 only, pinned artifacts needed)"),
+            format!("Kubernetes {version} is not supported (kubeadm config v1beta4 only, pinned artifacts needed)"),
             format!("use one of the minors {}", catalog::supported_minors()),
-        ),
-        Some(_) => {}
+        );
     }
+    Some((version, release?))
+}
+
+/// The pod, service and node networks, each parsed when valid.
+struct Networks {
+    pods: Option<Ipv4Net>,
+    services: Option<Ipv4Net>,
+    cluster: Option<Ipv4Net>,
+}
+
+fn check_networks(c: &mut Collector, spec: &ClusterSpec) -> Networks {
+    let k = &spec.kubernetes;
     let pods = c.cidr("kubernetes.podSubnet", &k.pod_subnet);
     let services = c.cidr("kubernetes.serviceSubnet", &k.service_subnet);
     let cluster = c.cidr("network.cluster.cidr", &spec.network.cluster.cidr);
@@ -75,6 +146,15 @@ pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
             }
         }
     }
+    Networks {
+        pods,
+        services,
+        cluster,
+    }
+}
+
+/// The cluster DNS domain and the API server certificate's extra names.
+fn check_api_names(c: &mut Collector, k: &Kubernetes) {
     if !is_dns_name(&k.dns_domain) || k.dns_domain.starts_with("*.") {
         c.push(
             "kubernetes.dnsDomain",
@@ -91,8 +171,10 @@ pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
             );
         }
     }
+}
 
-    let mirror = &k.packages.mirror;
+fn check_packages(c: &mut Collector, packages: &KubernetesPackages) {
+    let mirror = &packages.mirror;
     if !(mirror.starts_with("http://") || mirror.starts_with("https://"))
         || mirror.contains(char::is_whitespace)
     {
@@ -102,7 +184,7 @@ pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
             "use the URL under which `core:/stable:/v1.XX/deb/` is served, e.g. https://pkgs.k8s.io",
         );
     }
-    if let Some(key) = &k.packages.key
+    if let Some(key) = &packages.key
         && !key.contains("-----BEGIN PGP PUBLIC KEY BLOCK-----")
     {
         c.push(
@@ -111,9 +193,9 @@ pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
             "paste the repository's Release.key as it is served (it starts with -----BEGIN PGP PUBLIC KEY BLOCK-----)",
         );
     }
+}
 
-    // Control plane.
-    let cp = &spec.control_plane;
+fn check_control_plane(c: &mut Collector, cp: &ControlPlane) {
     match cp.count {
         0 => c.push(
             "controlPlane.count",
@@ -148,8 +230,9 @@ pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
             "etcd needs electionTimeoutMs ≥ 5 × heartbeatIntervalMs (defaults 1000 and 100)",
         );
     }
+}
 
-    // Worker pools.
+fn check_workers(c: &mut Collector, spec: &ClusterSpec) {
     let mut pools = BTreeSet::new();
     for (i, pool) in spec.workers.iter().enumerate() {
         let path = format!("workers[{i}]");
@@ -174,162 +257,22 @@ pub fn validate(spec: &ClusterSpec) -> Vec<Problem> {
         c.non_empty(&format!("{path}.flavor"), &pool.flavor, "Nova flavor name");
     }
     let workers: u32 = spec.workers.iter().map(|p| p.count).sum();
-    if workers == 0 && !cp.schedulable {
+    if workers == 0 && !spec.control_plane.schedulable {
         c.push(
             "workers",
             "no node can run ordinary pods: there are no workers and the masters are tainted",
             "add a worker pool or set `controlPlane.schedulable: true`",
         );
     }
-
-    // Node addresses on the cluster network.
-    if let Some(cluster) = cluster {
-        check_addresses(&mut c, spec, &cluster);
-    }
-
-    // Nodes.
-    if !catalog::SUPPORTED_OS.contains(&spec.nodes.os.as_str()) {
-        c.push(
-            "nodes.os",
-            format!("`{}` is not a supported operating system", spec.nodes.os),
-            format!("use one of {}", catalog::SUPPORTED_OS.join(", ")),
-        );
-    }
-    c.non_empty("nodes.image", &spec.nodes.image, "Glance image name");
-
-    // Network.
-    c.non_empty(
-        "network.cluster.network",
-        &spec.network.cluster.network,
-        "Neutron network name",
-    );
-    c.non_empty(
-        "network.cluster.subnet",
-        &spec.network.cluster.subnet,
-        "Neutron subnet name",
-    );
-    let port = spec.network.api_load_balancer_port;
-    if port < 1024 || [2379, 2380, 6443, 10250, 10257, 10259].contains(&port) {
-        c.push(
-            "network.apiLoadBalancerPort",
-            format!("port {port} is privileged or used by a Kubernetes component"),
-            "use an unprivileged free port such as 7443",
-        );
-    }
-    if let Some(admin) = &spec.network.admin {
-        check_admin(&mut c, spec, admin, cluster, pods, services);
-    }
-
-    // CNI: k8sgen never installs kube-proxy, so kube-router must serve Services.
-    if !spec.cni.kube_router.service_proxy {
-        c.push(
-            "cni.kubeRouter.serviceProxy",
-            "k8sgen skips kube-proxy, so without kube-router's service proxy no Service works",
-            "set `serviceProxy: true`",
-        );
-    }
-
-    // Cloud.
-    let os = &spec.cloud.openstack;
-    c.non_empty("cloud.openstack.cloud", &os.cloud, "clouds.yaml entry name");
-    c.non_empty(
-        "cloud.openstack.region",
-        &os.region,
-        "OpenStack region name",
-    );
-    if !(os.auth_url.starts_with("https://") || os.auth_url.starts_with("http://")) {
-        c.push(
-            "cloud.openstack.authURL",
-            format!("`{}` is not an http(s) URL", os.auth_url),
-            "give the Keystone v3 URL, e.g. `https://keystone.example.org:5000/v3`",
-        );
-    }
-    let cred = &os.application_credential;
-    for (field, value) in [("idFrom", &cred.id_from), ("secretFrom", &cred.secret_from)] {
-        if !is_env_name(value) {
-            c.push(
-                format!("cloud.openstack.applicationCredential.{field}"),
-                format!("`{value}` is not an environment variable name"),
-                "name the variable that holds it (e.g. OS_APPLICATION_CREDENTIAL_ID); never put the credential itself in the spec",
-            );
-        }
-    }
-    if let Some(lb) = &os.load_balancer {
-        for (field, value) in [
-            ("floatingNetworkID", &lb.floating_network_id),
-            ("subnetID", &lb.subnet_id),
-        ] {
-            if !is_uuid(value) {
-                c.push(
-                    format!("cloud.openstack.loadBalancer.{field}"),
-                    format!("`{value}` is not a UUID"),
-                    "OCCM needs the ID: `openstack network show NAME -f value -c id`",
-                );
-            }
-        }
-        if !["amphora", "ovn"].contains(&lb.provider.as_str()) {
-            c.push(
-                "cloud.openstack.loadBalancer.provider",
-                format!("`{}` is not an Octavia provider k8sgen knows", lb.provider),
-                "use `amphora` or `ovn`",
-            );
-        }
-    }
-
-    let servers = &os.servers;
-    for (i, cidr) in servers.ssh_from.iter().enumerate() {
-        if cidr.parse::<ipnet::Ipv4Net>().is_err() {
-            c.push(
-                format!("cloud.openstack.servers.sshFrom[{i}]"),
-                format!("`{cidr}` is not an IPv4 CIDR"),
-                "write the network SSH may come from, e.g. `198.51.100.0/24` or `203.0.113.7/32`",
-            );
-        }
-    }
-    if spec.kubernetes.api_server.floating_ip
-        && servers
-            .floating_network
-            .as_deref()
-            .is_none_or(str::is_empty)
-    {
-        c.push(
-            "cloud.openstack.servers.floatingNetwork",
-            "`kubernetes.apiServer.floatingIP: true` needs the external network to take it from",
-            "name it, e.g. `floatingNetwork: public` (`openstack network list --external`)",
-        );
-    }
-    if servers.key_pair.as_deref() == Some("") {
-        c.push(
-            "cloud.openstack.servers.keyPair",
-            "empty key pair name",
-            "remove the field, or name a key pair from `openstack keypair list`",
-        );
-    }
-
-    // Bootstrap.
-    if !is_token_ttl(&spec.bootstrap.token_ttl) {
-        c.push(
-            "bootstrap.tokenTTL",
-            format!("`{}` is not a duration", spec.bootstrap.token_ttl),
-            "write hours/minutes/seconds such as `24h` or `1h30m`, or `0` for no expiry",
-        );
-    }
-    if let Some(step) = &spec.bootstrap.stop_after
-        && !catalog::BOOT_STEPS.contains(&step.as_str())
-    {
-        c.push(
-            "bootstrap.stopAfter",
-            format!("`{step}` is not a boot step"),
-            format!("use one of {}", catalog::BOOT_STEPS.join(", ")),
-        );
-    }
-
-    c.0
 }
 
 /// Masters and every pool get consecutive addresses; all must be usable hosts of the cluster
-/// CIDR and distinct.
-fn check_addresses(c: &mut Collector, spec: &ClusterSpec, cluster: &Ipv4Net) {
+/// CIDR and distinct. Yields the masters' first address and each pool's, when given.
+fn check_addresses(
+    c: &mut Collector,
+    spec: &ClusterSpec,
+    cluster: &Ipv4Net,
+) -> Option<(Ipv4Addr, Vec<Option<Ipv4Addr>>)> {
     let cp = &spec.control_plane;
     let Some(first) = &cp.first_address else {
         c.push(
@@ -340,28 +283,35 @@ fn check_addresses(c: &mut Collector, spec: &ClusterSpec, cluster: &Ipv4Net) {
                 nth_host(cluster, 10)
             ),
         );
-        return;
+        return None;
     };
-    let Some(first) = c.address("controlPlane.firstAddress", first) else {
-        return;
-    };
+    let first = c.address("controlPlane.firstAddress", first)?;
     let mut ranges = vec![("controlPlane.firstAddress".to_string(), first, cp.count)];
+    let mut pools_first = Vec::new();
     let mut next = u32::from(first).saturating_add(cp.count);
     for (i, pool) in spec.workers.iter().enumerate() {
         let path = format!("workers[{i}].firstAddress");
-        let start = match &pool.first_address {
+        let given = match &pool.first_address {
             Some(text) => match c.address(&path, text) {
-                Some(a) => u32::from(a),
+                Some(a) => Some(a),
                 None => continue,
             },
-            None => next,
+            None => None,
         };
+        pools_first.push(given);
+        let start = given.map_or(next, u32::from);
         ranges.push((path, Ipv4Addr::from(start), pool.count));
         next = start.saturating_add(pool.count);
     }
+    check_ranges(c, cluster, &ranges);
+    Some((first, pools_first))
+}
+
+/// Each `(path, first address, count)` range fits in `cluster` and collides with no other.
+fn check_ranges(c: &mut Collector, cluster: &Ipv4Net, ranges: &[(String, Ipv4Addr, u32)]) {
     let lo = u32::from(cluster.network()) + 1;
     let hi = u32::from(cluster.broadcast()).saturating_sub(1);
-    for (path, start, count) in &ranges {
+    for (path, start, count) in ranges {
         if *count == 0 {
             continue;
         }
@@ -389,14 +339,47 @@ fn check_addresses(c: &mut Collector, spec: &ClusterSpec, cluster: &Ipv4Net) {
     }
 }
 
+fn check_nodes(c: &mut Collector, nodes: &Nodes) -> Option<Os> {
+    let os = Os::parse(&nodes.os);
+    if os.is_none() {
+        c.push(
+            "nodes.os",
+            format!("`{}` is not a supported operating system", nodes.os),
+            format!("use one of {}", Os::ALL.map(Os::as_str).join(", ")),
+        );
+    }
+    c.non_empty("nodes.image", &nodes.image, "Glance image name");
+    os
+}
+
+/// The cluster network's Neutron names and the node-local API load balancer's port.
+fn check_cluster_network(c: &mut Collector, network: &Network) {
+    c.non_empty(
+        "network.cluster.network",
+        &network.cluster.network,
+        "Neutron network name",
+    );
+    c.non_empty(
+        "network.cluster.subnet",
+        &network.cluster.subnet,
+        "Neutron subnet name",
+    );
+    let port = network.api_load_balancer_port;
+    if port < 1024 || [2379, 2380, 6443, 10250, 10257, 10259].contains(&port) {
+        c.push(
+            "network.apiLoadBalancerPort",
+            format!("port {port} is privileged or used by a Kubernetes component"),
+            "use an unprivileged free port such as 7443",
+        );
+    }
+}
+
 fn check_admin(
     c: &mut Collector,
     spec: &ClusterSpec,
     admin: &AdminNetwork,
-    cluster: Option<Ipv4Net>,
-    pods: Option<Ipv4Net>,
-    services: Option<Ipv4Net>,
-) {
+    nets: &Networks,
+) -> Option<ParsedAdmin> {
     match &admin.network {
         None => c.push(
             "network.admin.network",
@@ -412,13 +395,11 @@ fn check_admin(
             "use the guest's name for the second NIC, e.g. `ens4`",
         );
     }
-    let Some(net) = c.cidr("network.admin.cidr", &admin.cidr) else {
-        return;
-    };
+    let net = c.cidr("network.admin.cidr", &admin.cidr)?;
     for (what, other) in [
-        ("network.cluster.cidr", cluster),
-        ("kubernetes.podSubnet", pods),
-        ("kubernetes.serviceSubnet", services),
+        ("network.cluster.cidr", nets.cluster),
+        ("kubernetes.podSubnet", nets.pods),
+        ("kubernetes.serviceSubnet", nets.services),
     ] {
         if let Some(other) = other
             && overlaps(&net, &other)
@@ -430,32 +411,176 @@ fn check_admin(
             );
         }
     }
-    match (admin.addressing, &admin.first_address) {
-        (Addressing::Static, None) => c.push(
-            "network.admin.firstAddress",
-            "static addressing needs the first node's admin address",
-            format!("give an address inside {net}, or use `addressing: dhcp`"),
-        ),
-        (Addressing::Dhcp, Some(_)) => c.push(
-            "network.admin.firstAddress",
-            "an address is given but `addressing` is `dhcp`",
-            "remove `firstAddress` or set `addressing: static`",
-        ),
-        (Addressing::Static, Some(text)) => {
-            if let Some(first) = c.address("network.admin.firstAddress", text) {
-                let total =
-                    spec.control_plane.count + spec.workers.iter().map(|p| p.count).sum::<u32>();
-                let s = u32::from(first);
-                let e = s.saturating_add(total.saturating_sub(1));
-                if s <= u32::from(net.network()) || e >= u32::from(net.broadcast()) {
-                    c.push(
-                        "network.admin.firstAddress",
-                        format!("{total} node(s) from {first} do not fit in {net}"),
-                        "pick a first address so every node gets a host address of the admin CIDR",
-                    );
-                }
-            }
+    let first_address = match (admin.addressing, &admin.first_address) {
+        (Addressing::Static, None) => {
+            c.push(
+                "network.admin.firstAddress",
+                "static addressing needs the first node's admin address",
+                format!("give an address inside {net}, or use `addressing: dhcp`"),
+            );
+            return None;
         }
-        (Addressing::Dhcp, None) => {}
+        (Addressing::Dhcp, Some(_)) => {
+            c.push(
+                "network.admin.firstAddress",
+                "an address is given but `addressing` is `dhcp`",
+                "remove `firstAddress` or set `addressing: static`",
+            );
+            return None;
+        }
+        (Addressing::Static, Some(text)) => {
+            let first = c.address("network.admin.firstAddress", text)?;
+            check_admin_fit(c, spec, &net, first);
+            Some(first)
+        }
+        (Addressing::Dhcp, None) => None,
+    };
+    Some(ParsedAdmin {
+        network: admin.network.clone()?,
+        cidr: net,
+        first_address,
+    })
+}
+
+/// Every node gets a host address of the admin CIDR from `first` on.
+fn check_admin_fit(c: &mut Collector, spec: &ClusterSpec, net: &Ipv4Net, first: Ipv4Addr) {
+    let total = spec.control_plane.count + spec.workers.iter().map(|p| p.count).sum::<u32>();
+    let s = u32::from(first);
+    let e = s.saturating_add(total.saturating_sub(1));
+    if s <= u32::from(net.network()) || e >= u32::from(net.broadcast()) {
+        c.push(
+            "network.admin.firstAddress",
+            format!("{total} node(s) from {first} do not fit in {net}"),
+            "pick a first address so every node gets a host address of the admin CIDR",
+        );
     }
+}
+
+/// k8sgen never installs kube-proxy, so kube-router must serve Services.
+fn check_cni(c: &mut Collector, cni: &Cni) {
+    if !cni.kube_router.service_proxy {
+        c.push(
+            "cni.kubeRouter.serviceProxy",
+            "k8sgen skips kube-proxy, so without kube-router's service proxy no Service works",
+            "set `serviceProxy: true`",
+        );
+    }
+}
+
+/// The cloud entry, Keystone URL, credential references and OCCM's load-balancer settings.
+fn check_openstack(c: &mut Collector, os: &OpenStack) {
+    c.non_empty("cloud.openstack.cloud", &os.cloud, "clouds.yaml entry name");
+    c.non_empty(
+        "cloud.openstack.region",
+        &os.region,
+        "OpenStack region name",
+    );
+    if !(os.auth_url.starts_with("https://") || os.auth_url.starts_with("http://")) {
+        c.push(
+            "cloud.openstack.authURL",
+            format!("`{}` is not an http(s) URL", os.auth_url),
+            "give the Keystone v3 URL, e.g. `https://keystone.example.org:5000/v3`",
+        );
+    }
+    let cred = &os.application_credential;
+    for (field, value) in [("idFrom", &cred.id_from), ("secretFrom", &cred.secret_from)] {
+        if !is_env_name(value) {
+            c.push(
+                format!("cloud.openstack.applicationCredential.{field}"),
+                format!("`{value}` is not an environment variable name"),
+                "name the variable that holds it (e.g. OS_APPLICATION_CREDENTIAL_ID); never put the credential itself in the spec",
+            );
+        }
+    }
+    if let Some(lb) = &os.load_balancer {
+        check_load_balancer(c, lb);
+    }
+}
+
+fn check_load_balancer(c: &mut Collector, lb: &LoadBalancer) {
+    for (field, value) in [
+        ("floatingNetworkID", &lb.floating_network_id),
+        ("subnetID", &lb.subnet_id),
+    ] {
+        if !is_uuid(value) {
+            c.push(
+                format!("cloud.openstack.loadBalancer.{field}"),
+                format!("`{value}` is not a UUID"),
+                "OCCM needs the ID: `openstack network show NAME -f value -c id`",
+            );
+        }
+    }
+    if !["amphora", "ovn"].contains(&lb.provider.as_str()) {
+        c.push(
+            "cloud.openstack.loadBalancer.provider",
+            format!("`{}` is not an Octavia provider k8sgen knows", lb.provider),
+            "use `amphora` or `ovn`",
+        );
+    }
+}
+
+/// `up`'s server options: SSH sources, the API floating IP's network, the key pair.
+fn check_servers(c: &mut Collector, spec: &ClusterSpec) {
+    let servers = &spec.cloud.openstack.servers;
+    for (i, cidr) in servers.ssh_from.iter().enumerate() {
+        if cidr.parse::<Ipv4Net>().is_err() {
+            c.push(
+                format!("cloud.openstack.servers.sshFrom[{i}]"),
+                format!("`{cidr}` is not an IPv4 CIDR"),
+                "write the network SSH may come from, e.g. `198.51.100.0/24` or `203.0.113.7/32`",
+            );
+        }
+    }
+    if spec.kubernetes.api_server.floating_ip
+        && servers
+            .floating_network
+            .as_deref()
+            .is_none_or(str::is_empty)
+    {
+        c.push(
+            "cloud.openstack.servers.floatingNetwork",
+            "`kubernetes.apiServer.floatingIP: true` needs the external network to take it from",
+            "name it, e.g. `floatingNetwork: public` (`openstack network list --external`)",
+        );
+    }
+    if servers.key_pair.as_deref() == Some("") {
+        c.push(
+            "cloud.openstack.servers.keyPair",
+            "empty key pair name",
+            "remove the field, or name a key pair from `openstack keypair list`",
+        );
+    }
+}
+
+/// The token lifetime and the optional step to stop after (`Some(None)`: run every step).
+fn check_bootstrap(
+    c: &mut Collector,
+    bootstrap: &Bootstrap,
+) -> (Option<TokenTtl>, Option<Option<BootStep>>) {
+    let ttl = TokenTtl::parse(&bootstrap.token_ttl);
+    if ttl.is_none() {
+        c.push(
+            "bootstrap.tokenTTL",
+            format!("`{}` is not a duration", bootstrap.token_ttl),
+            "write hours/minutes/seconds such as `24h` or `1h30m`, or `0` for no expiry",
+        );
+    }
+    let stop_after = match &bootstrap.stop_after {
+        None => Some(None),
+        Some(text) => {
+            let step = BootStep::parse(text);
+            if step.is_none() {
+                c.push(
+                    "bootstrap.stopAfter",
+                    format!("`{text}` is not a boot step"),
+                    format!(
+                        "use one of {}",
+                        BootStep::ALL.map(BootStep::as_str).join(", ")
+                    ),
+                );
+            }
+            step.map(Some)
+        }
+    };
+    (ttl, stop_after)
 }

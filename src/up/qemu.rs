@@ -179,7 +179,7 @@ pub fn start(
     options: &UpOptions,
 ) -> Result<(Compiled, Vec<Started>), UpError> {
     if plan.platform.user_data_format != UserDataFormat::CloudConfig {
-        return Err(UpError::Format(plan.os.clone()));
+        return Err(UpError::Format(plan.os.to_string()));
     }
     if plan.admin_nic.is_some() {
         for (i, node) in plan.nodes.iter_mut().enumerate() {

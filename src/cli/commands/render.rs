@@ -20,7 +20,8 @@ pub fn render(args: RenderArgs) -> Result<i32> {
         (None, None) => return Err(Failure::user("give -f cluster.yaml or --profile NAME")),
     };
     let spec = load_spec(&spec_name, &spec_text)?;
-    let os_reads_ignition = crate::catalog::IGNITION_OS.contains(&spec.nodes.os.as_str());
+    let os_reads_ignition =
+        crate::catalog::Os::parse(&spec.nodes.os).is_some_and(crate::catalog::Os::reads_ignition);
     if let Some(ignition) = args.ignition
         && ignition != os_reads_ignition
     {

@@ -370,7 +370,7 @@ pub fn kube_client(plan: &Plan, secrets: &pki::Bundle) -> Result<Kube, UpError> 
 
 /// The init master's token lives `tokenTTL` from when the server was created.
 fn token_expired(plan: &Plan, inventory: &cloud::Inventory, clock: &dyn Clock) -> bool {
-    let Some(ttl) = crate::spec::token_ttl_seconds(&plan.token_ttl).filter(|t| *t > 0) else {
+    let Some(ttl) = Some(plan.token_ttl.seconds()).filter(|t| *t > 0) else {
         return false;
     };
     let Some(init) = plan.nodes.iter().find(|n| n.role == Role::Init) else {
