@@ -20,7 +20,7 @@ fn plan_refuses_a_spec_edited_after_loading() {
     let profile = k8sgen::profiles::find("openstack-ha").unwrap();
     let mut spec = k8sgen::spec::load("openstack-ha", profile.text).unwrap();
     spec.network.admin.as_mut().unwrap().cidr = "192.168.50.0/33".into();
-    let e = k8sgen::plan::plan(&spec, &fixture(), &|_| None).unwrap_err();
+    let e = k8sgen::plan::plan(&spec, &common::fixture(), &|_| None).unwrap_err();
     assert!(matches!(e, k8sgen::plan::PlanError::Spec(_)), "{e:?}");
     assert_eq!(
         e.to_string(),
