@@ -2,7 +2,9 @@
 //! `OS_*` variables, the three Keystone v3 token request bodies (reference §8 shapes),
 //! catalog endpoint selection, and the error texts an operator sees.
 
-use k8sgen::providers::openstack::auth::{self, AuthError, Domain, Method, Named};
+use k8sgen::providers::openstack::auth::{
+    self, AuthError, Domain, Method, Named, Origin, Selection,
+};
 use k8sgen::providers::openstack::catalog::{self, Service};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -155,14 +157,17 @@ fn errors_say_what_is_wrong_and_what_to_do() {
     let e = w.resolve(Some("nope")).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "no cloud named `nope` in /work/cluster/clouds.yaml"
+        "no cloud named `nope` in /work/cluster/clouds.yaml (the name comes from --cloud)"
     );
-    assert_eq!(e.hint(), "clouds defined there: appcred, mycloud");
+    assert_eq!(
+        e.hint(),
+        "clouds defined there: appcred, mycloud; pass one of them to --cloud"
+    );
 
     let e = World::new().resolve(Some("mycloud")).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "`OS_CLOUD`/--cloud names `mycloud`, but no clouds.yaml was found"
+        "--cloud names `mycloud`, but no clouds.yaml was found"
     );
 
     let e = World::new().resolve(None).unwrap_err();
@@ -193,6 +198,74 @@ fn errors_say_what_is_wrong_and_what_to_do() {
         bad.resolve(Some("x")),
         Err(AuthError::BadFile { .. })
     ));
+}
+
+/// Each way of naming a cloud is blamed by its own name when the name is wrong, with a hint
+/// about that place: `OS_CLOUD`, and the spec's field in its file (issue 11: a name from the
+/// spec used to blame `OS_CLOUD`/--cloud).
+#[test]
+fn a_wrong_cloud_name_blames_where_the_name_came_from() {
+    let w = World::new()
+        .file("/work/cluster/clouds.yaml", CLOUDS)
+        .env("OS_CLOUD", "nope");
+    let e = w.resolve(None).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "no cloud named `nope` in /work/cluster/clouds.yaml (the name comes from OS_CLOUD)"
+    );
+    assert_eq!(
+        e.hint(),
+        "clouds defined there: appcred, mycloud; set OS_CLOUD to one of them"
+    );
+    let e = World::new()
+        .env("OS_CLOUD", "mycloud")
+        .resolve(None)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "OS_CLOUD names `mycloud`, but no clouds.yaml was found"
+    );
+    assert!(
+        e.hint()
+            .ends_with("or unset OS_CLOUD to use the OS_* variables")
+    );
+
+    let from_spec = |w: &World, name: &str| {
+        auth::resolve_selected(
+            Some(Selection {
+                name: name.into(),
+                origin: Origin::Field {
+                    file: "c/cluster.yaml".into(),
+                    field: "cloud.openstack.cloud".into(),
+                },
+            }),
+            &|k| w.env.get(k).cloned(),
+            &|p: &Path| w.files.get(p).cloned(),
+            Path::new("/work/cluster"),
+        )
+        .unwrap_err()
+    };
+    let e = from_spec(
+        &World::new().file("/work/cluster/clouds.yaml", CLOUDS),
+        "nope",
+    );
+    assert_eq!(
+        e.to_string(),
+        "no cloud named `nope` in /work/cluster/clouds.yaml (the name comes from `cloud.openstack.cloud` in c/cluster.yaml)"
+    );
+    assert_eq!(
+        e.hint(),
+        "clouds defined there: appcred, mycloud; set `cloud.openstack.cloud` in c/cluster.yaml to one of them, or pick one with --cloud or OS_CLOUD"
+    );
+    let e = from_spec(&World::new(), "openstack");
+    assert_eq!(
+        e.to_string(),
+        "`cloud.openstack.cloud` in c/cluster.yaml names `openstack`, but no clouds.yaml was found"
+    );
+    assert_eq!(
+        e.hint(),
+        "put it in ./clouds.yaml or ~/.config/openstack/clouds.yaml, or set OS_CLIENT_CONFIG_FILE; or source your openrc (OS_AUTH_URL and the rest): `cloud.openstack.cloud` is used only without --cloud, OS_CLOUD and OS_AUTH_URL"
+    );
 }
 
 #[test]

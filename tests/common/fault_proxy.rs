@@ -3,8 +3,11 @@
 //! connection resets before it does and - the case that makes duplicates - after the cloud
 //! has done the work but before the answer gets back, plus added latency. Bodies are passed
 //! through with the real services' base URLs rewritten to the proxies' (Keystone's catalog),
-//! so every call k8sgen makes goes through a proxy.
+//! so every call k8sgen makes goes through a proxy. Each request is also counted by route
+//! (method and path, IDs and query left out), so a benchmark counts k8sgen's calls from
+//! the outside rather than trusting k8sgen's own counter.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -36,6 +39,32 @@ pub struct Counts {
     pub reset_before: AtomicU64,
     pub reset_after: AtomicU64,
     pub slow: AtomicU64,
+    /// HTTP requests received, by route (`GET /v2.1/servers/{id}`).
+    pub routes: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Counts {
+    /// Requests received so far whose route satisfies `pick`.
+    pub fn requests_where(&self, pick: impl Fn(&str) -> bool) -> u64 {
+        let routes = self.routes.lock().unwrap();
+        routes.iter().filter(|(r, _)| pick(r)).map(|(_, n)| n).sum()
+    }
+}
+
+/// A request's route: its method and path with the query dropped and every segment that
+/// is an ID (a UUID, 32 hex digits, or a number) replaced by `{id}`.
+pub fn route(method: &str, path: &str) -> String {
+    let path = path.split('?').next().unwrap_or_default();
+    let is_id = |s: &str| {
+        let hex = |s: &str| s.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        (s.len() == 36 || s.len() == 32) && hex(s)
+            || !s.is_empty() && s.chars().all(|c| c.is_ascii_digit())
+    };
+    let segments: Vec<&str> = path
+        .split('/')
+        .map(|s| if is_id(s) { "{id}" } else { s })
+        .collect();
+    format!("{method} {}", segments.join("/"))
 }
 
 pub struct Proxy {
@@ -118,6 +147,12 @@ fn serve(
     let (Some(method), Some(path)) = (parts.next(), parts.next()) else {
         return Ok(());
     };
+    *counts
+        .routes
+        .lock()
+        .unwrap()
+        .entry(route(method, path))
+        .or_default() += 1;
     let mut headers = Vec::new();
     let mut length = 0usize;
     loop {
@@ -216,4 +251,24 @@ fn serve(
         &extra,
         text.as_bytes(),
     )
+}
+
+#[test]
+fn routes_hide_ids_and_queries_but_keep_names() {
+    assert_eq!(
+        route(
+            "GET",
+            "/v2.1/servers/0d5c4c0e-8f4e-4c53-9a1e-1b2c3d4e5f60?x=1"
+        ),
+        "GET /v2.1/servers/{id}"
+    );
+    assert_eq!(
+        route("PUT", "/v2.0/ports/0d5c4c0e8f4e4c539a1e1b2c3d4e5f60/tags"),
+        "PUT /v2.0/ports/{id}/tags"
+    );
+    assert_eq!(
+        route("GET", "/v2.1/os-keypairs/ops"),
+        "GET /v2.1/os-keypairs/ops"
+    );
+    assert_eq!(route("GET", "/v2.1/flavors/42"), "GET /v2.1/flavors/{id}");
 }

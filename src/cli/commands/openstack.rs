@@ -43,11 +43,15 @@ fn up_failure(e: os::UpError) -> Failure {
     f.hint(hint)
 }
 
-fn connect(spec: &crate::spec::ClusterSpec, cloud: Option<&str>) -> Result<os::Connection> {
-    let name = os::cloud::choose_cloud(cloud, &spec.cloud.openstack.cloud, &env_lookup);
+fn connect(
+    spec: &crate::spec::ClusterSpec,
+    file: &Path,
+    cloud: Option<&str>,
+) -> Result<os::Connection> {
+    let name = os::cloud::choose_cloud(cloud, &spec.cloud.openstack.cloud, file, &env_lookup);
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     os::connect(
-        name.as_deref(),
+        name,
         &env_lookup,
         &|p: &Path| std::fs::read_to_string(p).ok(),
         &cwd,
@@ -183,7 +187,7 @@ pub fn up_openstack(args: UpOpenStackArgs) -> Result<i32> {
     let spec = load_spec(&args.file.display().to_string(), &read_text(&args.file)?)?;
     let secrets_path = secrets_path_for(&args.file, args.secrets.as_deref());
     let mut bundle = load_secrets(&secrets_path)?;
-    let conn = connect(&spec, args.cloud.as_deref())?;
+    let conn = connect(&spec, &args.file, args.cloud.as_deref())?;
     let dir = args
         .file
         .parent()
@@ -295,7 +299,7 @@ pub fn up_openstack(args: UpOpenStackArgs) -> Result<i32> {
 
 pub fn down_openstack(file: &Path, cloud: Option<&str>, json: bool) -> Result<i32> {
     let spec = load_spec(&file.display().to_string(), &read_text(file)?)?;
-    let conn = connect(&spec, cloud)?;
+    let conn = connect(&spec, file, cloud)?;
     let display = Display::new(json);
     let removed = os::teardown::down(&conn.api, &spec.name, Duration::from_secs(300), &|e| {
         display.show(e)
@@ -328,7 +332,7 @@ pub fn down_openstack(file: &Path, cloud: Option<&str>, json: bool) -> Result<i3
 
 pub fn status_openstack(file: &Path, cloud: Option<&str>, json: bool) -> Result<i32> {
     let spec = load_spec(&file.display().to_string(), &read_text(file)?)?;
-    let conn = connect(&spec, cloud)?;
+    let conn = connect(&spec, file, cloud)?;
     let (lines, _) = os::teardown::status(&conn.api, &spec.name).map_err(up_failure)?;
     if json {
         let doc: Vec<_> = lines

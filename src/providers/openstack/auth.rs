@@ -1,5 +1,6 @@
-//! Which cloud and which credentials: `clouds.yaml` (selected by `--cloud` or `OS_CLOUD`,
-//! searched in `$OS_CLIENT_CONFIG_FILE`, `./`, `~/.config/openstack/`, `/etc/openstack/`,
+//! Which cloud and which credentials: `clouds.yaml` (selected by `--cloud`, `OS_CLOUD` or the
+//! caller, who says where the name came from so an error blames that place; searched in
+//! `$OS_CLIENT_CONFIG_FILE`, `./`, `~/.config/openstack/`, `/etc/openstack/`,
 //! first found wins, `secure.yaml` from the same places overlaid on it) or else the `OS_*`
 //! variables. Password, application-credential and token methods, and the Keystone v3
 //! `POST /v3/auth/tokens` body for each (reference §8). Reads through caller-supplied
@@ -54,16 +55,55 @@ pub struct Cloud {
     pub cacert: Option<PathBuf>,
 }
 
+/// Who named the cloud, so an error about the name points at the place to change it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The `--cloud` flag.
+    Flag,
+    /// The `OS_CLOUD` variable.
+    OsCloud,
+    /// A field of a file (the cluster spec's `cloud.openstack.cloud`).
+    Field { file: String, field: String },
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Flag => f.write_str("--cloud"),
+            Origin::OsCloud => f.write_str("OS_CLOUD"),
+            Origin::Field { file, field } => write!(f, "`{field}` in {file}"),
+        }
+    }
+}
+
+/// A clouds.yaml entry's name and who gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    pub name: String,
+    pub origin: Origin,
+}
+
+/// A name given directly, as `--cloud` gives it.
+impl From<&str> for Selection {
+    fn from(name: &str) -> Self {
+        Selection {
+            name: name.to_string(),
+            origin: Origin::Flag,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AuthError {
-    #[error("no cloud named `{cloud}` in {file}")]
+    #[error("no cloud named `{cloud}` in {file} (the name comes from {origin})")]
     UnknownCloud {
         cloud: String,
+        origin: Origin,
         file: String,
         known: Vec<String>,
     },
-    #[error("`OS_CLOUD`/--cloud names `{0}`, but no clouds.yaml was found")]
-    NoCloudsFile(String),
+    #[error("{origin} names `{cloud}`, but no clouds.yaml was found")]
+    NoCloudsFile { cloud: String, origin: Origin },
     #[error("{file} is not valid: {detail}")]
     BadFile { file: String, detail: String },
     #[error("{origin}: {detail}")]
@@ -73,11 +113,32 @@ pub enum AuthError {
 impl AuthError {
     pub fn hint(&self) -> String {
         match self {
-            AuthError::UnknownCloud { known, .. } => format!("clouds defined there: {}", known.join(", ")),
-            AuthError::NoCloudsFile(_) => {
-                "put it in ./clouds.yaml or ~/.config/openstack/clouds.yaml, or set OS_CLIENT_CONFIG_FILE".into()
+            AuthError::UnknownCloud { known, origin, .. } => {
+                let change = match origin {
+                    Origin::Flag => "pass one of them to --cloud".to_string(),
+                    Origin::OsCloud => "set OS_CLOUD to one of them".to_string(),
+                    Origin::Field { file, field } => format!(
+                        "set `{field}` in {file} to one of them, or pick one with --cloud or OS_CLOUD"
+                    ),
+                };
+                format!("clouds defined there: {}; {change}", known.join(", "))
             }
-            AuthError::BadFile { .. } => "check the YAML; clouds.yaml has a top-level `clouds:` mapping".into(),
+            AuthError::NoCloudsFile { origin, .. } => {
+                let put = "put it in ./clouds.yaml or ~/.config/openstack/clouds.yaml, or set OS_CLIENT_CONFIG_FILE";
+                match origin {
+                    Origin::Flag => put.into(),
+                    Origin::OsCloud => {
+                        format!("{put}; or unset OS_CLOUD to use the OS_* variables")
+                    }
+                    // The spec's name is the last resort: say what would have come first.
+                    Origin::Field { field, .. } => format!(
+                        "{put}; or source your openrc (OS_AUTH_URL and the rest): `{field}` is used only without --cloud, OS_CLOUD and OS_AUTH_URL"
+                    ),
+                }
+            }
+            AuthError::BadFile { .. } => {
+                "check the YAML; clouds.yaml has a top-level `clouds:` mapping".into()
+            }
             AuthError::Incomplete { .. } => {
                 "set the missing value (an openrc file from Horizon sets all OS_* variables)".into()
             }
@@ -112,15 +173,32 @@ fn merge(base: &mut Value, overlay: &Value) {
     }
 }
 
-/// Resolve the cloud to use: `cloud` (or `OS_CLOUD`) from clouds.yaml, else `OS_*`.
+/// Resolve the cloud to use: `cloud` (named by `--cloud`, else `OS_CLOUD`) from
+/// clouds.yaml, else `OS_*`.
 pub fn resolve(
     cloud: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
     read: &dyn Fn(&Path) -> Option<String>,
     cwd: &Path,
 ) -> Result<Cloud, AuthError> {
-    let name = cloud.map(str::to_string).or_else(|| env("OS_CLOUD"));
-    let Some(name) = name else {
+    let selection = match cloud {
+        Some(name) => Some(Selection::from(name)),
+        None => env("OS_CLOUD").map(|name| Selection {
+            name,
+            origin: Origin::OsCloud,
+        }),
+    };
+    resolve_selected(selection, env, read, cwd)
+}
+
+/// Resolve the cloud the caller already selected from clouds.yaml, else (`None`) `OS_*`.
+pub fn resolve_selected(
+    selection: Option<Selection>,
+    env: &dyn Fn(&str) -> Option<String>,
+    read: &dyn Fn(&Path) -> Option<String>,
+    cwd: &Path,
+) -> Result<Cloud, AuthError> {
+    let Some(Selection { name, origin }) = selection else {
         return from_env(env);
     };
     let load = |file: &str| -> Result<Option<(PathBuf, Value)>, AuthError> {
@@ -135,8 +213,10 @@ pub fn resolve(
         }
         Ok(None)
     };
-    let (path, clouds) =
-        load("clouds.yaml")?.ok_or_else(|| AuthError::NoCloudsFile(name.clone()))?;
+    let (path, clouds) = load("clouds.yaml")?.ok_or_else(|| AuthError::NoCloudsFile {
+        cloud: name.clone(),
+        origin: origin.clone(),
+    })?;
     let mut entry = clouds["clouds"][&name].clone();
     if entry.is_null() {
         let mut known: Vec<String> = clouds["clouds"]
@@ -146,6 +226,7 @@ pub fn resolve(
         known.sort();
         return Err(AuthError::UnknownCloud {
             cloud: name,
+            origin,
             file: path.display().to_string(),
             known,
         });

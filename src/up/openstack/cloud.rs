@@ -5,9 +5,10 @@
 use super::UpError;
 use super::design;
 use crate::providers::openstack::api::{Api, Endpoints, Purpose};
+use crate::providers::openstack::auth::{self, Origin, Selection};
 use crate::providers::openstack::neutron::{self, Filter, FloatingIp, Port, SecurityGroup};
 use crate::providers::openstack::nova::{self, Server, ServerGroup};
-use crate::providers::openstack::{auth, catalog, keystone};
+use crate::providers::openstack::{catalog, keystone};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -18,25 +19,40 @@ pub struct Connection {
     pub source: String,
 }
 
-/// Which clouds.yaml entry: `--cloud`, else `OS_CLOUD`, else the `OS_*` variables when
-/// `OS_AUTH_URL` is set, else the spec's `cloud.openstack.cloud`.
+/// The spec field that names the clouds.yaml entry, for messages.
+const SPEC_FIELD: &str = "cloud.openstack.cloud";
+
+/// Which clouds.yaml entry, and who named it: `--cloud`, else `OS_CLOUD`, else the `OS_*`
+/// variables (`None`) when `OS_AUTH_URL` is set, else the spec's `cloud.openstack.cloud`.
 pub fn choose_cloud(
     flag: Option<&str>,
     spec_cloud: &str,
+    spec_file: &Path,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Option<String> {
-    flag.map(str::to_string)
-        .or_else(|| env("OS_CLOUD"))
-        .or_else(|| env("OS_AUTH_URL").is_none().then(|| spec_cloud.to_string()))
+) -> Option<Selection> {
+    let selection = |name: String, origin| Selection { name, origin };
+    flag.map(Selection::from)
+        .or_else(|| env("OS_CLOUD").map(|name| selection(name, Origin::OsCloud)))
+        .or_else(|| {
+            env("OS_AUTH_URL").is_none().then(|| {
+                let origin = Origin::Field {
+                    file: spec_file.display().to_string(),
+                    field: SPEC_FIELD.into(),
+                };
+                selection(spec_cloud.to_string(), origin)
+            })
+        })
 }
 
+/// Authenticate with the selected cloud (a name alone counts as given by `--cloud`), or
+/// with the `OS_*` variables when there is none.
 pub fn connect(
-    cloud: Option<&str>,
+    cloud: Option<impl Into<Selection>>,
     env: &dyn Fn(&str) -> Option<String>,
     read: &dyn Fn(&Path) -> Option<String>,
     cwd: &Path,
 ) -> Result<Connection, UpError> {
-    let cloud = auth::resolve(cloud, env, read, cwd)?;
+    let cloud = auth::resolve_selected(cloud.map(Into::into), env, read, cwd)?;
     let http = keystone::http_client(&cloud)?;
     let session = keystone::authenticate(&http, &cloud)?;
     let region = cloud.region.as_deref();
@@ -124,26 +140,33 @@ pub fn inventory(api: &Api, cluster: &str, purpose: Purpose) -> Result<Inventory
 
 #[cfg(test)]
 mod tests {
-    use super::choose_cloud;
+    use super::*;
+
+    fn chosen(flag: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Option<Selection> {
+        choose_cloud(flag, "spec", Path::new("c/cluster.yaml"), env)
+    }
 
     #[test]
     fn flag_then_os_cloud_then_os_variables_then_the_spec() {
-        let none = |_: &str| None;
-        assert_eq!(
-            choose_cloud(Some("a"), "spec", &|_| Some("env".into())).as_deref(),
-            Some("a")
-        );
+        let flag = chosen(Some("a"), &|_| Some("env".into())).unwrap();
+        assert_eq!((flag.name.as_str(), flag.origin), ("a", Origin::Flag));
         let os_cloud = |k: &str| (k == "OS_CLOUD").then(|| "env".to_string());
-        assert_eq!(
-            choose_cloud(None, "spec", &os_cloud).as_deref(),
-            Some("env")
-        );
+        let env = chosen(None, &os_cloud).unwrap();
+        assert_eq!((env.name.as_str(), env.origin), ("env", Origin::OsCloud));
         let os_vars = |k: &str| (k == "OS_AUTH_URL").then(|| "https://k:5000".to_string());
         assert_eq!(
-            choose_cloud(None, "spec", &os_vars),
+            chosen(None, &os_vars),
             None,
             "OS_* variables win over the spec"
         );
-        assert_eq!(choose_cloud(None, "spec", &none).as_deref(), Some("spec"));
+        let spec = chosen(None, &|_| None).unwrap();
+        assert_eq!(spec.name, "spec");
+        assert_eq!(
+            spec.origin,
+            Origin::Field {
+                file: "c/cluster.yaml".into(),
+                field: "cloud.openstack.cloud".into()
+            }
+        );
     }
 }

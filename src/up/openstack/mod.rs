@@ -202,8 +202,7 @@ pub fn up(
         .iter()
         .map(|u| (u.node.clone(), u.base64_size()))
         .collect();
-    let resolved = preflight::check(api, &conn.project_id, &draft, &inventory, &sizes)?
-        .map_err(UpError::Preflight)?;
+    let resolved = preflight::check(api, &conn.project_id, &draft, &inventory, &sizes)?;
     let surplus: Vec<String> = inventory
         .servers
         .keys()
