@@ -73,7 +73,7 @@ pub fn plan_json(c: &Compiled) -> String {
             })
         })
         .collect();
-    serde_json::to_string_pretty(&value).expect("plan serializes")
+    pretty(&value)
 }
 
 pub fn plan_text(c: &Compiled) -> String {
