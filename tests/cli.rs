@@ -539,3 +539,36 @@ fn completions_and_man_page_name_the_real_commands() {
         assert!(page.contains(word), "{word} missing from the man page");
     }
 }
+
+/// When neither `--cloud` nor `OS_CLOUD` names the cloud, the spec did: the error says so
+/// instead of blaming `OS_CLOUD`/--cloud. (Assumes no /etc/openstack/clouds.yaml here.)
+#[test]
+fn a_cloud_named_by_the_spec_is_blamed_on_the_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = dir.path().join("c");
+    assert!(
+        k8sgen(&["new", cluster.to_str().unwrap(), "--profile", "single"])
+            .status
+            .success()
+    );
+    let spec = cluster.join("cluster.yaml");
+    let up = Command::new(env!("CARGO_BIN_EXE_k8sgen"))
+        .args(["up", "-f", spec.to_str().unwrap()])
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .env_remove("OS_CLOUD")
+        .env_remove("OS_AUTH_URL")
+        .env_remove("OS_CLIENT_CONFIG_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(up.status.code(), Some(1));
+    let err = stderr(&up);
+    assert!(
+        err.starts_with(&format!(
+            "error: cloud.openstack.cloud in {} names `mycloud`, but no clouds.yaml was found\n",
+            spec.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("OS_CLOUD`/--cloud"), "{err}");
+}

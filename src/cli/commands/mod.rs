@@ -7,6 +7,7 @@ mod openstack;
 mod render;
 mod secrets;
 mod up;
+mod up_report;
 
 pub use openstack::{down_openstack, status_openstack, up_openstack};
 pub use render::render;

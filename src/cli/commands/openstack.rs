@@ -5,6 +5,7 @@
 //! cloud itself; `up::openstack` does.
 
 use super::display::Display;
+use super::up_report::UpReport;
 use super::*;
 use crate::cli::args::UpArgs;
 use crate::up::openstack::{self as os, follow::Followed};
@@ -29,8 +30,13 @@ fn up_failure(e: os::UpError) -> Failure {
     f.hint(hint)
 }
 
-fn connect(spec: &crate::spec::ClusterSpec, cloud: Option<&str>) -> Result<os::Connection> {
+fn connect(
+    spec: &crate::spec::ClusterSpec,
+    spec_file: &Path,
+    cloud: Option<&str>,
+) -> Result<os::Connection> {
     let name = os::cloud::choose_cloud(cloud, &spec.cloud.openstack.cloud, &env_lookup);
+    let from_spec = cloud.is_none() && env_lookup("OS_CLOUD").is_none();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     os::connect(
         name.as_deref(),
@@ -38,7 +44,27 @@ fn connect(spec: &crate::spec::ClusterSpec, cloud: Option<&str>) -> Result<os::C
         &|p: &Path| std::fs::read_to_string(p).ok(),
         &cwd,
     )
-    .map_err(up_failure)
+    .map_err(|e| match from_spec {
+        true => cloud_from_spec(e, spec_file),
+        false => up_failure(e),
+    })
+}
+
+/// The cloud's name came from the spec, not from `--cloud` or `OS_CLOUD`: say so, so the
+/// user edits the right place.
+fn cloud_from_spec(e: os::UpError, spec_file: &Path) -> Failure {
+    use crate::providers::openstack::auth::AuthError;
+    let origin = format!("cloud.openstack.cloud in {}", spec_file.display());
+    match &e {
+        os::UpError::Auth(AuthError::NoCloudsFile(name)) => Failure::user(format!(
+            "{origin} names `{name}`, but no clouds.yaml was found"
+        ))
+        .hint(e.hint()),
+        os::UpError::Auth(AuthError::UnknownCloud { .. }) => {
+            Failure::user(format!("{e} (the name is {origin})")).hint(e.hint())
+        }
+        _ => up_failure(e),
+    }
 }
 
 /// Where `up` writes beside the spec, and how it follows the cluster.
@@ -66,7 +92,7 @@ pub fn up_openstack(args: UpArgs) -> Result<ExitStatus> {
     let spec = load_spec(&file.display().to_string(), &read_text(file)?)?;
     let secrets_path = secrets_path_for(file, args.secrets.as_deref());
     let mut bundle = load_secrets(&secrets_path)?;
-    let conn = connect(&spec, args.openstack.cloud.as_deref())?;
+    let conn = connect(&spec, file, args.openstack.cloud.as_deref())?;
     let options = up_options(&args);
     let display = Display::new(args.openstack.output == OutputFormat::Json);
     let started = std::time::Instant::now();
@@ -102,84 +128,6 @@ pub fn up_openstack(args: UpArgs) -> Result<ExitStatus> {
     }
 }
 
-/// What `up` prints at the end, as text or JSON.
-struct UpReport<'a> {
-    cluster: &'a str,
-    result: &'a os::UpResult,
-    options: &'a os::UpOptions,
-    seconds: f64,
-}
-
-impl UpReport<'_> {
-    /// The nodes, and the outcome as a word and a detail.
-    fn outcome(&self) -> (&[os::follow::NodeStatus], &'static str, String) {
-        match &self.result.followed {
-            Followed::Done(n) => (n, "done", String::new()),
-            Followed::Failed { nodes, reason } => (nodes, "failed", reason.clone()),
-            Followed::TimedOut { nodes, waiting_for } => (
-                nodes,
-                "timed-out",
-                format!("still waiting for {waiting_for}"),
-            ),
-        }
-    }
-
-    fn json(&self) -> serde_json::Value {
-        let r = self.result;
-        let (nodes, outcome, detail) = self.outcome();
-        let (converge_calls, poll_calls) = r.calls;
-        json!({
-            "cluster": self.cluster,
-            "outcome": outcome,
-            "detail": detail,
-            "createdServers": r.created_servers,
-            "surplus": r.surplus,
-            "pruned": r.pruned,
-            "apiCalls": {"converge": converge_calls, "poll": poll_calls},
-            "phases": r.phases.iter().map(|(p, s)| json!({"phase": p, "seconds": s})).collect::<Vec<_>>(),
-            "seconds": self.seconds,
-            "kubeconfig": self.options.kubeconfig_path,
-            "record": self.options.record_path,
-            "nodes": nodes.iter().map(|n| json!({
-                "name": n.node, "server": n.server, "boot": n.boot.to_string(), "ready": n.kubernetes_ready,
-            })).collect::<Vec<_>>(),
-        })
-    }
-
-    fn text(&self) -> String {
-        use std::fmt::Write;
-        let r = self.result;
-        let (nodes, outcome, detail) = self.outcome();
-        let (converge_calls, poll_calls) = r.calls;
-        let mut s = String::new();
-        let width = nodes.iter().map(|n| n.node.len()).max().unwrap_or(4);
-        for n in nodes {
-            let ready = match n.kubernetes_ready {
-                Some(true) => " Ready",
-                Some(false) => " NotReady",
-                None => "",
-            };
-            let _ = writeln!(s, "{:<width$}  {:<8} {}{ready}", n.node, n.server, n.boot);
-        }
-        for name in &r.surplus {
-            let _ = writeln!(
-                s,
-                "{name:<width$}  not in the spec any more: `k8sgen up --prune` drains and deletes it"
-            );
-        }
-        let _ = writeln!(
-            s,
-            "{outcome}{}{}: {} server(s) created, {converge_calls} API calls to converge, {poll_calls} to poll, {:.1}s; kubeconfig {}",
-            if detail.is_empty() { "" } else { " - " },
-            detail,
-            r.created_servers,
-            self.seconds,
-            self.options.kubeconfig_path.display()
-        );
-        s
-    }
-}
-
 /// The `error:` a failed or timed-out `up` ends with, and the hint that fits.
 fn not_up(followed: &Followed, api_server: &str, file: &Path) -> Option<Failure> {
     let f = match followed {
@@ -209,7 +157,7 @@ pub fn down_openstack(
     format: OutputFormat,
 ) -> Result<ExitStatus> {
     let spec = load_spec(&file.display().to_string(), &read_text(file)?)?;
-    let conn = connect(&spec, cloud)?;
+    let conn = connect(&spec, file, cloud)?;
     let json = format == OutputFormat::Json;
     let display = Display::new(json);
     let removed = os::teardown::down(&conn.api, &spec.name, Duration::from_secs(300), &|e| {
@@ -248,7 +196,7 @@ pub fn status_openstack(
 ) -> Result<ExitStatus> {
     let json = format == OutputFormat::Json;
     let spec = load_spec(&file.display().to_string(), &read_text(file)?)?;
-    let conn = connect(&spec, cloud)?;
+    let conn = connect(&spec, file, cloud)?;
     let (lines, _) = os::teardown::status(&conn.api, &spec.name).map_err(up_failure)?;
     if json {
         let doc: Vec<_> = lines
