@@ -44,6 +44,7 @@ pub enum Command {
     Plan {
         #[command(flatten)]
         spec: SpecFile,
+        /// The secrets bundle (default: secrets.yaml beside the spec).
         #[arg(long, value_name = "secrets.yaml")]
         secrets: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
@@ -95,6 +96,7 @@ pub enum Command {
 /// `-f cluster.yaml`, which every command about one cluster takes.
 #[derive(Args)]
 pub struct SpecFile {
+    /// The cluster spec; its directory holds the secrets, the record and the kubeconfig.
     #[arg(short = 'f', long = "file", value_name = "cluster.yaml")]
     pub file: PathBuf,
 }
@@ -103,6 +105,7 @@ pub struct SpecFile {
 pub struct UpArgs {
     #[command(flatten)]
     pub spec: SpecFile,
+    /// The secrets bundle (default: secrets.yaml beside the spec).
     #[arg(long, value_name = "secrets.yaml")]
     pub secrets: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Provider::Openstack)]
@@ -190,6 +193,7 @@ pub struct OpenStackStatus {
 
 #[derive(Args)]
 pub struct RenderArgs {
+    /// The cluster spec; a record of `up` beside it is rendered with (admin MACs, floating IP).
     #[arg(
         short = 'f',
         long = "file",
@@ -198,8 +202,11 @@ pub struct RenderArgs {
         required_unless_present = "profile"
     )]
     pub file: Option<PathBuf>,
+    /// An embedded profile instead of a spec file (`k8sgen profiles` lists them).
     #[arg(long)]
     pub profile: Option<String>,
+    /// The secrets bundle (default: secrets.yaml beside the spec; with --profile,
+    /// DIR/secrets.yaml, generated on the first run).
     #[arg(long, value_name = "secrets.yaml")]
     pub secrets: Option<PathBuf>,
     /// The directory the files are written into.
