@@ -1,3 +1,3 @@
-fn main() {
-    std::process::exit(k8sgen::cli::main());
+fn main() -> std::process::ExitCode {
+    k8sgen::cli::main()
 }

@@ -1,9 +1,26 @@
-//! Human and JSON renderings of plans, sizes and secrets summaries. Pure string builders.
+//! Human and JSON renderings of plans, sizes, profiles and secrets summaries, and the one
+//! `--output` format type every command takes. Pure string builders: must not print or
+//! read files.
 
 use crate::compile::Compiled;
 use crate::pki::{self, Bundle, PkiError};
 use crate::render::NOVA_USER_DATA_LIMIT;
+use serde_json::json;
 use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// `--output`: what a command prints on stdout.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// For people: tables and aligned lines.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+pub fn pretty(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).expect("a JSON value serializes")
+}
 
 fn kib(bytes: usize) -> String {
     format!("{:.1} KiB", bytes as f64 / 1024.0)
@@ -56,61 +73,80 @@ pub fn plan_json(c: &Compiled) -> String {
             })
         })
         .collect();
-    serde_json::to_string_pretty(&value).expect("plan serializes")
+    pretty(&value)
 }
 
 pub fn plan_text(c: &Compiled) -> String {
-    let p = &c.plan;
+    let mut s = plan_header(&c.plan);
+    plan_nodes(&mut s, &c.plan);
+    let _ = writeln!(
+        s,
+        "\nuser-data sizes (Nova limit {NOVA_USER_DATA_LIMIT} bytes of base64):"
+    );
+    s.push_str(&size_table(c));
+    s
+}
+
+/// The cluster-wide decisions, one per line.
+fn plan_header(p: &crate::plan::Plan) -> String {
+    let user_data = match p.platform.user_data_format {
+        crate::plan::UserDataFormat::CloudConfig => "#cloud-config",
+        crate::plan::UserDataFormat::Ignition => "Ignition 3.3.0",
+    };
+    let deployable = if p.deployable {
+        "yes"
+    } else {
+        "NO (see warnings)"
+    };
+    let rows = [
+        ("cluster", p.cluster_name.to_string()),
+        (
+            "kubernetes",
+            format!(
+                "v{} (packages {}, kubeadm {})",
+                p.kubernetes_version, p.package_version, p.kubeadm_api_version
+            ),
+        ),
+        ("keys", p.key_algorithm.to_string()),
+        ("os / image", format!("{} / {}", p.os, p.image)),
+        ("user-data", user_data.to_string()),
+        (
+            "pods / services",
+            format!(
+                "{} / {} (cluster DNS {})",
+                p.pod_subnet, p.service_subnet, p.cluster_dns
+            ),
+        ),
+        (
+            "API endpoint",
+            format!(
+                "https://{} (node-local load balancer on every node)",
+                p.control_plane_endpoint
+            ),
+        ),
+        ("admin kubeconfig", p.admin_server.to_string()),
+        ("discovery hash", p.ca_cert_hash.to_string()),
+        (
+            "bootstrap token",
+            format!("id {} (ttl {})", p.token_id, p.token_ttl),
+        ),
+        (
+            "etcd",
+            format!("v{} on the masters, external to kubeadm", p.etcd.version),
+        ),
+        ("kube-router", p.kube_router_image.to_string()),
+        ("OCCM", format!("{} (static pod)", p.occm_image)),
+        ("deployable", deployable.to_string()),
+    ];
     let mut s = String::new();
-    let _ = writeln!(s, "cluster           {}", p.cluster_name);
-    let _ = writeln!(
-        s,
-        "kubernetes        v{} (packages {}, kubeadm {})",
-        p.kubernetes_version, p.package_version, p.kubeadm_api_version
-    );
-    let _ = writeln!(s, "keys              {}", p.key_algorithm);
-    let _ = writeln!(s, "os / image        {} / {}", p.os, p.image);
-    let _ = writeln!(
-        s,
-        "user-data         {}",
-        match p.platform.user_data_format {
-            crate::plan::UserDataFormat::CloudConfig => "#cloud-config",
-            crate::plan::UserDataFormat::Ignition => "Ignition 3.3.0",
-        }
-    );
-    let _ = writeln!(
-        s,
-        "pods / services   {} / {} (cluster DNS {})",
-        p.pod_subnet, p.service_subnet, p.cluster_dns
-    );
-    let _ = writeln!(
-        s,
-        "API endpoint      https://{} (node-local load balancer on every node)",
-        p.control_plane_endpoint
-    );
-    let _ = writeln!(s, "admin kubeconfig  {}", p.admin_server);
-    let _ = writeln!(s, "discovery hash    {}", p.ca_cert_hash);
-    let _ = writeln!(
-        s,
-        "bootstrap token   id {} (ttl {})",
-        p.token_id, p.token_ttl
-    );
-    let _ = writeln!(
-        s,
-        "etcd              v{} on the masters, external to kubeadm",
-        p.etcd.version
-    );
-    let _ = writeln!(s, "kube-router       {}", p.kube_router_image);
-    let _ = writeln!(s, "OCCM              {} (static pod)", p.occm_image);
-    let _ = writeln!(
-        s,
-        "deployable        {}",
-        if p.deployable {
-            "yes"
-        } else {
-            "NO (see warnings)"
-        }
-    );
+    for (label, value) in rows {
+        let _ = writeln!(s, "{label:<17} {value}");
+    }
+    s
+}
+
+/// Nodes, the first master's SANs and the secrets each role carries.
+fn plan_nodes(s: &mut String, p: &crate::plan::Plan) {
     let _ = writeln!(s, "\nnodes:");
     for n in &p.nodes {
         let admin = match (&p.admin_nic, n.admin_address) {
@@ -140,44 +176,98 @@ pub fn plan_text(c: &Compiled) -> String {
     for (role, items) in &p.secrets_by_role {
         let _ = writeln!(s, "  {:<13} {}", role.as_str(), items.join("; "));
     }
-    let _ = writeln!(
-        s,
-        "\nuser-data sizes (Nova limit {NOVA_USER_DATA_LIMIT} bytes of base64):"
-    );
-    s.push_str(&size_table(c));
-    s
 }
 
-pub fn secrets_summary(b: &Bundle) -> Result<String, PkiError> {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "key algorithm    {}{}",
-        b.key_algorithm.kubeadm_name(),
-        if b.test_only { " (TEST ONLY)" } else { "" }
+/// What `secrets show` prints: public facts only, never a key or the token secret.
+pub fn secrets_summary(b: &Bundle, format: OutputFormat) -> Result<String, PkiError> {
+    let mut parts = vec![
+        ("cluster CA".to_string(), &b.cluster_ca.cert),
+        ("front-proxy CA".into(), &b.front_proxy_ca.cert),
+        ("etcd CA".into(), &b.etcd_ca.cert),
+    ];
+    parts.extend(
+        b.leaves
+            .iter()
+            .map(|(n, leaf)| (format!("leaf {n}"), &leaf.cert)),
     );
-    let _ = writeln!(s, "discovery hash   {}", b.discovery_hash()?);
-    let _ = writeln!(
-        s,
-        "bootstrap token  id {} (secret not shown)",
-        b.bootstrap_token.id
-    );
-    let mut show = |label: &str, pem: &str| -> Result<(), PkiError> {
-        let c = pki::summarize(label, pem)?;
-        let _ = writeln!(
-            s,
-            "{label}\n  subject CN   {}\n  expires      {}\n  sha256       {}",
-            c.common_name,
-            c.not_after.date(),
-            c.fingerprint
-        );
-        Ok(())
-    };
-    show("cluster CA", &b.cluster_ca.cert)?;
-    show("front-proxy CA", &b.front_proxy_ca.cert)?;
-    show("etcd CA", &b.etcd_ca.cert)?;
-    for (name, leaf) in &b.leaves {
-        show(&format!("leaf {name}"), &leaf.cert)?;
+    let certs = parts
+        .iter()
+        .map(|(label, pem)| Ok((label, pki::summarize(label, pem)?)))
+        .collect::<Result<Vec<_>, PkiError>>()?;
+    let hash = b.discovery_hash()?;
+    Ok(match format {
+        OutputFormat::Json => pretty(&json!({
+            "keyAlgorithm": b.key_algorithm.kubeadm_name(),
+            "testOnly": b.test_only,
+            "discoveryHash": hash,
+            "bootstrapTokenId": b.bootstrap_token.id,
+            "certificates": certs.iter().map(|(label, c)| json!({
+                "name": label, "subjectCN": c.common_name,
+                "notAfter": c.not_after.date().to_string(), "sha256": c.fingerprint,
+            })).collect::<Vec<_>>(),
+        })),
+        OutputFormat::Text => {
+            let mut s = String::new();
+            let _ = writeln!(
+                s,
+                "key algorithm    {}{}",
+                b.key_algorithm.kubeadm_name(),
+                if b.test_only { " (TEST ONLY)" } else { "" }
+            );
+            let _ = writeln!(s, "discovery hash   {hash}");
+            let _ = writeln!(
+                s,
+                "bootstrap token  id {} (secret not shown)",
+                b.bootstrap_token.id
+            );
+            for (label, c) in &certs {
+                let _ = writeln!(
+                    s,
+                    "{label}\n  subject CN   {}\n  expires      {}\n  sha256       {}",
+                    c.common_name,
+                    c.not_after.date(),
+                    c.fingerprint
+                );
+            }
+            s
+        }
+    })
+}
+
+/// `profiles`: the embedded profiles and what each is for.
+pub fn profiles(format: OutputFormat) -> String {
+    let all = crate::profiles::PROFILES;
+    match format {
+        OutputFormat::Json => {
+            let list: Vec<_> = all
+                .iter()
+                .map(|p| json!({"name": p.name, "summary": p.summary}))
+                .collect();
+            pretty(&json!(list)) + "\n"
+        }
+        OutputFormat::Text => all
+            .iter()
+            .map(|p| format!("{:<14} {}\n", p.name, p.summary))
+            .collect(),
     }
-    Ok(s)
+}
+
+/// Where `render` writes a node's user-data: `DIR/<node>.user-data` or `DIR/<node>.ign`.
+pub fn user_data_path(out: &Path, u: &crate::render::UserData) -> PathBuf {
+    out.join(format!("{}.{}", u.node, u.format.extension()))
+}
+
+/// `render --output json`: each user-data file written, with its size against Nova's limit.
+pub fn rendered_json(c: &Compiled, out: &Path) -> String {
+    let files: Vec<_> = c
+        .user_data
+        .iter()
+        .map(|u| {
+            json!({
+                "node": u.node, "path": user_data_path(out, u), "bytes": u.raw_size(),
+                "base64Bytes": u.base64_size(), "novaLimit": NOVA_USER_DATA_LIMIT,
+            })
+        })
+        .collect();
+    pretty(&json!(files))
 }

@@ -1,18 +1,21 @@
 //! One function per subcommand: read inputs, call the library, write outputs, print.
-//! Shared input/output helpers live here; `secrets`, `render` and `up` have files of their own.
+//! Shared input/output helpers live here; `secrets`, `render`, `up` (qemu) and `openstack`
+//! have files of their own. Must not hold clap types beyond the parsed argument structs.
 
+mod display;
 mod openstack;
 mod render;
 mod secrets;
 mod up;
+mod up_report;
 
-pub use openstack::{UpOpenStackArgs, down_openstack, status_openstack, up_openstack};
-pub use render::{RenderArgs, render};
+pub use openstack::{down_openstack, status_openstack, up_openstack};
+pub use render::render;
 pub use secrets::{secrets_export, secrets_generate, secrets_import, secrets_show};
-pub use up::{UpQemuArgs, down_qemu, up_qemu};
+pub use up::{down_qemu, status_qemu, up_qemu};
 
-use super::Failure;
-use super::output;
+use super::output::{self, OutputFormat};
+use super::{ExitStatus, Failure};
 use crate::compile::{Compiled, compile};
 use crate::fsio::{private_dir, write_atomic, write_replace_fast};
 use crate::pki::{self, Bundle, KeyAlgorithm, OsEntropy, SystemClock};
@@ -21,7 +24,7 @@ use crate::{profiles, spec};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-pub(super) type Result<T> = std::result::Result<T, Failure>;
+pub type Result<T> = std::result::Result<T, Failure>;
 
 pub(super) fn read_text(path: &Path) -> Result<String> {
     fs::read_to_string(path)
@@ -33,24 +36,25 @@ pub(super) fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         .map_err(|e| Failure::user(format!("cannot write {}", path.display())).cause(e))
 }
 
-pub(super) fn key_algorithm(text: &str) -> Result<KeyAlgorithm> {
-    KeyAlgorithm::parse(text).ok_or_else(|| {
-        Failure::user(format!("`{text}` is not a key algorithm"))
-            .hint("use ECDSA-P256 (default), RSA-2048, RSA-3072 or RSA-4096")
-    })
-}
-
+/// A spec's problems carry their own hints; only a YAML syntax error, which has none, gets
+/// the general one, so every `hint:` the user reads fixes one thing.
 pub(super) fn load_spec(name: &str, text: &str) -> Result<spec::ClusterSpec> {
     spec::load(name, text).map_err(|e| {
-        Failure::user(e.to_string())
-            .hint("fix the fields above; `k8sgen profiles` lists commented examples")
+        let f = Failure::user(e.to_string());
+        match e {
+            spec::SpecError::Syntax { .. } => {
+                f.hint("fix the YAML above; `k8sgen profiles` lists commented examples")
+            }
+            _ => f,
+        }
     })
 }
 
 pub(super) fn load_secrets(path: &Path) -> Result<Bundle> {
     let text = read_text(path)?;
     Bundle::from_yaml(&path.display().to_string(), &text).map_err(|e| {
-        Failure::user(e.to_string()).hint("create one with `k8sgen secrets generate --out FILE`")
+        Failure::user(e.to_string())
+            .hint("create one with `k8sgen secrets generate --secrets FILE`")
     })
 }
 
@@ -70,11 +74,23 @@ pub(super) fn env_lookup(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-pub fn profiles() -> Result<i32> {
-    for p in profiles::PROFILES {
-        println!("{:<14} {}", p.name, p.summary);
-    }
-    Ok(0)
+pub fn profiles(format: OutputFormat) -> Result<ExitStatus> {
+    print!("{}", output::profiles(format));
+    Ok(ExitStatus::Success)
+}
+
+/// `completions SHELL`: the script clap_complete derives from the same definition as `--help`.
+pub fn completions(shell: clap_complete::Shell, mut cli: clap::Command) -> Result<ExitStatus> {
+    clap_complete::generate(shell, &mut cli, "k8sgen", &mut std::io::stdout());
+    Ok(ExitStatus::Success)
+}
+
+/// `man`: the roff page clap_mangen derives from the same definition as `--help`.
+pub fn man(cli: clap::Command) -> Result<ExitStatus> {
+    clap_mangen::Man::new(cli)
+        .render(&mut std::io::stdout())
+        .map_err(|e| Failure::user("cannot write the man page").cause(e))?;
+    Ok(ExitStatus::Success)
 }
 
 pub(super) fn profile_text(name: &str) -> Result<&'static str> {
@@ -84,9 +100,8 @@ pub(super) fn profile_text(name: &str) -> Result<&'static str> {
     })
 }
 
-pub fn new(dir: &Path, profile: &str, alg: &str) -> Result<i32> {
+pub fn new(dir: &Path, profile: &str, alg: KeyAlgorithm) -> Result<ExitStatus> {
     let text = profile_text(profile)?;
-    let alg = key_algorithm(alg)?;
     let spec_path = dir.join("cluster.yaml");
     let secrets_path = dir.join("secrets.yaml");
     if spec_path.exists() || secrets_path.exists() {
@@ -109,7 +124,7 @@ pub fn new(dir: &Path, profile: &str, alg: &str) -> Result<i32> {
         spec_path.display(),
         dir.join("out").display()
     );
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// `-f FILE` → its `secrets.yaml` sibling unless `--secrets` says otherwise.
@@ -144,16 +159,15 @@ pub(super) fn print_warnings(compiled: &Compiled) {
     }
 }
 
-pub fn plan(file: &Path, secrets: Option<&Path>, json: bool) -> Result<i32> {
+pub fn plan(file: &Path, secrets: Option<&Path>, format: OutputFormat) -> Result<ExitStatus> {
     let spec = load_spec(&file.display().to_string(), &read_text(file)?)?;
     let secrets_path = secrets_path_for(file, secrets);
     let mut bundle = load_secrets(&secrets_path)?;
     let compiled = run_compile(&spec, &mut bundle, false)?;
     print_warnings(&compiled);
-    if json {
-        println!("{}", output::plan_json(&compiled));
-    } else {
-        print!("{}", output::plan_text(&compiled));
+    match format {
+        OutputFormat::Json => println!("{}", output::plan_json(&compiled)),
+        OutputFormat::Text => print!("{}", output::plan_text(&compiled)),
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

@@ -1,29 +1,16 @@
 //! `k8sgen up|down|status --provider openstack`: load spec and secrets, connect, run the
 //! library, show its events (progress bars on a terminal, plain lines otherwise, one JSON
-//! document with `--output json`), and write the secrets back if leaves were issued.
+//! document with `--output json`), write the secrets back if leaves were issued, and end
+//! with an `error:` when the cluster did not get where `--until` asked. Must not talk to the
+//! cloud itself; `up::openstack` does.
 
+use super::display::Display;
+use super::up_report::UpReport;
 use super::*;
-use crate::up::openstack::{self as os, Event, Until, follow::Followed};
-use crate::up::progress::NodeState;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use crate::cli::args::UpArgs;
+use crate::up::openstack::{self as os, follow::Followed};
 use serde_json::json;
-use std::collections::BTreeMap;
-use std::io::IsTerminal;
-use std::sync::Mutex;
 use std::time::Duration;
-
-pub struct UpOpenStackArgs {
-    pub file: PathBuf,
-    pub secrets: Option<PathBuf>,
-    pub cloud: Option<String>,
-    pub gzip: bool,
-    pub concurrency: usize,
-    pub until: Until,
-    pub timeout: u64,
-    pub poll_interval: u64,
-    pub prune: bool,
-    pub json: bool,
-}
 
 fn up_failure(e: os::UpError) -> Failure {
     let hint = e.hint();
@@ -35,7 +22,7 @@ fn up_failure(e: os::UpError) -> Failure {
     };
     if let os::UpError::Preflight(problems) = &e {
         for p in problems {
-            f = f.cause(format!("{} (fix: {})", p.what, p.hint));
+            f = f.problem(&p.what, &p.hint);
         }
         return f
             .hint("fix the cloud or the spec, then run `k8sgen up` again; nothing was created");
@@ -59,152 +46,34 @@ fn connect(
     .map_err(up_failure)
 }
 
-/// Shows events: bars on a terminal (stderr), plain lines otherwise, nothing with JSON.
-struct Display {
-    quiet: bool,
-    multi: MultiProgress,
-    servers: Mutex<Option<ProgressBar>>,
-    nodes: Mutex<BTreeMap<String, ProgressBar>>,
-    tty: bool,
-}
-
-impl Display {
-    fn new(quiet: bool) -> Display {
-        let tty = std::io::stderr().is_terminal() && !quiet;
-        let multi = MultiProgress::with_draw_target(if tty {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        });
-        Display {
-            quiet,
-            multi,
-            servers: Mutex::new(None),
-            nodes: Mutex::new(BTreeMap::new()),
-            tty,
-        }
-    }
-
-    /// Remove the bars before the summary is printed.
-    fn finish(&self) {
-        if let Some(bar) = self.servers.lock().expect("bar").take() {
-            bar.finish_and_clear();
-        }
-        for bar in self.nodes.lock().expect("bars").values() {
-            bar.finish_and_clear();
-        }
-        let _ = self.multi.clear();
-    }
-
-    fn line(&self, text: String) {
-        if self.quiet {
-            return;
-        }
-        if self.tty {
-            let _ = self.multi.println(text);
-        } else {
-            eprintln!("{text}");
-        }
-    }
-
-    fn node_bar(&self, node: &str) -> Option<ProgressBar> {
-        if !self.tty {
-            return None;
-        }
-        let mut nodes = self.nodes.lock().expect("bars");
-        Some(
-            nodes
-                .entry(node.to_string())
-                .or_insert_with(|| {
-                    let bar = self.multi.add(ProgressBar::new(1));
-                    bar.set_style(
-                        ProgressStyle::with_template("{prefix:<20} [{bar:20}] {pos}/{len} {msg}")
-                            .expect("template")
-                            .progress_chars("=> "),
-                    );
-                    bar.set_prefix(node.to_string());
-                    bar
-                })
-                .clone(),
-        )
-    }
-
-    fn show(&self, event: Event) {
-        match event {
-            Event::Phase(p) => self.line(format!("== {p}")),
-            Event::Created { kind, name } => self.line(format!("created {kind} {name}")),
-            Event::Deleted { kind, name } => self.line(format!("deleted {kind} {name}")),
-            Event::Note(n) => self.line(format!("note: {n}")),
-            Event::ServersToCreate { total } => {
-                if total == 0 {
-                    self.line("every server exists already".into());
-                } else if self.tty {
-                    let bar = self.multi.add(ProgressBar::new(total as u64));
-                    bar.set_style(
-                        ProgressStyle::with_template(
-                            "creating servers [{bar:30}] {pos}/{len} {elapsed}",
-                        )
-                        .expect("template")
-                        .progress_chars("=> "),
-                    );
-                    *self.servers.lock().expect("bar") = Some(bar);
-                } else {
-                    self.line(format!("creating {total} server(s)"));
-                }
-            }
-            Event::ServerCreated { node } => match &*self.servers.lock().expect("bar") {
-                Some(bar) => bar.inc(1),
-                None => self.line(format!("created server {node}")),
-            },
-            Event::Status { node, status } => match self.node_bar(&node) {
-                Some(bar) => bar.set_message(status),
-                None => self.line(format!("{node}: {status}")),
-            },
-            Event::Boot { node, state } => {
-                let text = state.to_string();
-                match (self.node_bar(&node), &state) {
-                    (Some(bar), NodeState::Running(p) | NodeState::Failed(p)) => {
-                        bar.set_length(u64::from(p.total));
-                        bar.set_position(u64::from(p.index));
-                        bar.set_message(text);
-                    }
-                    (Some(bar), _) => {
-                        bar.set_position(bar.length().unwrap_or(1));
-                        bar.set_message(text);
-                    }
-                    (None, _) => self.line(format!("{node}: {text}")),
-                }
-            }
-            Event::NodeReady { node } => match self.node_bar(&node) {
-                Some(bar) => bar.finish_with_message("Ready"),
-                None => self.line(format!("{node}: Ready")),
-            },
-        }
-    }
-}
-
-pub fn up_openstack(args: UpOpenStackArgs) -> Result<i32> {
-    let spec = load_spec(&args.file.display().to_string(), &read_text(&args.file)?)?;
-    let secrets_path = secrets_path_for(&args.file, args.secrets.as_deref());
-    let mut bundle = load_secrets(&secrets_path)?;
-    let conn = connect(&spec, &args.file, args.cloud.as_deref())?;
-    let dir = args
-        .file
+/// Where `up` writes beside the spec, and how it follows the cluster.
+fn up_options(args: &UpArgs) -> os::UpOptions {
+    let file = &args.spec.file;
+    let o = &args.openstack;
+    let dir = file
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
-    let options = os::UpOptions {
-        gzip: args.gzip,
-        concurrency: args.concurrency.max(1),
-        until: args.until,
+        .unwrap_or(Path::new("."));
+    os::UpOptions {
+        gzip: o.gzip,
+        concurrency: o.concurrency.max(1),
+        until: o.until.into(),
         timeout: Duration::from_secs(args.timeout),
-        poll_interval: Duration::from_secs(args.poll_interval.max(1)),
-        prune: args.prune,
-        record_path: os::record::path_for(&args.file),
+        poll_interval: Duration::from_secs(o.poll_interval.max(1)),
+        prune: o.prune,
+        record_path: os::record::path_for(file),
         kubeconfig_path: dir.join("admin.kubeconfig"),
-    };
-    let display = Display::new(args.json);
+    }
+}
+
+pub fn up_openstack(args: UpArgs) -> Result<ExitStatus> {
+    let file = &args.spec.file;
+    let spec = load_spec(&file.display().to_string(), &read_text(file)?)?;
+    let secrets_path = secrets_path_for(file, args.secrets.as_deref());
+    let mut bundle = load_secrets(&secrets_path)?;
+    let conn = connect(&spec, file, args.openstack.cloud.as_deref())?;
+    let options = up_options(&args);
+    let display = Display::new(args.openstack.output == OutputFormat::Json);
     let started = std::time::Instant::now();
     let result = os::up(
         &conn,
@@ -216,90 +85,59 @@ pub fn up_openstack(args: UpOpenStackArgs) -> Result<i32> {
         &options,
         &|e| display.show(e),
     );
+    display.finish();
+    let result = result.map_err(up_failure)?;
     // Leaves issued before a failure are in the user-data already sent: keep them.
-    let result = match result {
-        Ok(r) => r,
-        Err(e) => {
-            display.finish();
-            return Err(up_failure(e));
-        }
-    };
     if !result.issued_leaves.is_empty() {
         save_secrets(&secrets_path, &bundle)?;
     }
-    display.finish();
-    let (nodes, outcome, detail) = match &result.followed {
-        Followed::Done(n) => (n, "done", String::new()),
-        Followed::Failed { nodes, reason } => (nodes, "failed", reason.clone()),
-        Followed::TimedOut { nodes, waiting_for } => (
-            nodes,
-            "timed-out",
-            format!("still waiting for {waiting_for}"),
-        ),
+    let report = UpReport {
+        cluster: &spec.name,
+        result: &result,
+        options: &options,
+        seconds: started.elapsed().as_secs_f64(),
     };
-    let (converge_calls, poll_calls) = result.calls;
-    if args.json {
-        let doc = json!({
-            "cluster": spec.name,
-            "outcome": outcome,
-            "detail": detail,
-            "createdServers": result.created_servers,
-            "surplus": result.surplus,
-            "pruned": result.pruned,
-            "apiCalls": {"converge": converge_calls, "poll": poll_calls},
-            "phases": result.phases.iter().map(|(p, s)| json!({"phase": p, "seconds": s})).collect::<Vec<_>>(),
-            "seconds": started.elapsed().as_secs_f64(),
-            "kubeconfig": options.kubeconfig_path,
-            "record": options.record_path,
-            "nodes": nodes.iter().map(|n| json!({
-                "name": n.node, "server": n.server, "boot": n.boot.to_string(), "ready": n.kubernetes_ready,
-            })).collect::<Vec<_>>(),
-        });
-        println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
-    } else {
-        let width = nodes.iter().map(|n| n.node.len()).max().unwrap_or(4);
-        for n in nodes {
-            let ready = match n.kubernetes_ready {
-                Some(true) => " Ready",
-                Some(false) => " NotReady",
-                None => "",
-            };
-            println!("{:<width$}  {:<8} {}{ready}", n.node, n.server, n.boot);
-        }
-        for s in &result.surplus {
-            println!(
-                "{s:<width$}  not in the spec any more: `k8sgen up --prune` drains and deletes it"
-            );
-        }
-        println!(
-            "{outcome}{}{}: {} server(s) created, {converge_calls} API calls to converge, {poll_calls} to poll, {:.1}s; kubeconfig {}",
-            if detail.is_empty() { "" } else { " - " },
-            detail,
-            result.created_servers,
-            started.elapsed().as_secs_f64(),
-            options.kubeconfig_path.display()
-        );
+    match args.openstack.output {
+        OutputFormat::Json => println!("{}", output::pretty(&report.json())),
+        OutputFormat::Text => print!("{}", report.text()),
     }
-    if let Followed::TimedOut { waiting_for, .. } = &result.followed
-        && waiting_for.contains("readyz")
-    {
-        eprintln!(
-            "hint: the API is followed at {}; reach it from here with kubernetes.apiServer.floatingIP \
-             or a name in extraSANs, or stop at `--until booted`",
-            result.api_server
-        );
-    } else if outcome != "done" {
-        eprintln!(
-            "hint: `k8sgen status -f {}` shows each node's last boot step",
-            args.file.display()
-        );
+    match not_up(&result.followed, &result.api_server, file) {
+        None => Ok(ExitStatus::Success),
+        Some(f) => Err(f),
     }
-    Ok(if outcome == "done" { 0 } else { 1 })
 }
 
-pub fn down_openstack(file: &Path, cloud: Option<&str>, json: bool) -> Result<i32> {
+/// The `error:` a failed or timed-out `up` ends with, and the hint that fits.
+fn not_up(followed: &Followed, api_server: &str, file: &Path) -> Option<Failure> {
+    let f = match followed {
+        Followed::Done(_) => return None,
+        Followed::Failed { reason, .. } => {
+            Failure::user(format!("the cluster did not come up: {reason}"))
+        }
+        Followed::TimedOut { waiting_for, .. } => Failure::user(format!(
+            "the cluster did not come up in time: still waiting for {waiting_for}"
+        )),
+    };
+    Some(match followed {
+        Followed::TimedOut { waiting_for, .. } if waiting_for.contains("readyz") => f.hint(format!(
+            "the API is followed at {api_server}; reach it from here with kubernetes.apiServer.floatingIP \
+             or a name in extraSANs, or stop at `--until booted`"
+        )),
+        _ => f.hint(format!(
+            "`k8sgen status -f {}` shows each node's last boot step",
+            file.display()
+        )),
+    })
+}
+
+pub fn down_openstack(
+    file: &Path,
+    cloud: Option<&str>,
+    format: OutputFormat,
+) -> Result<ExitStatus> {
     let spec = load_spec(&file.display().to_string(), &read_text(file)?)?;
     let conn = connect(&spec, file, cloud)?;
+    let json = format == OutputFormat::Json;
     let display = Display::new(json);
     let removed = os::teardown::down(&conn.api, &spec.name, Duration::from_secs(300), &|e| {
         display.show(e)
@@ -314,7 +152,7 @@ pub fn down_openstack(file: &Path, cloud: Option<&str>, json: bool) -> Result<i3
                 "securityGroups": removed.security_groups,
             },
         });
-        println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+        println!("{}", output::pretty(&json!(doc)));
     } else {
         println!(
             "deleted {} object(s) of cluster {}: {} server(s), {} port(s), {} floating IP(s), {} server group(s), {} security group(s)",
@@ -327,10 +165,15 @@ pub fn down_openstack(file: &Path, cloud: Option<&str>, json: bool) -> Result<i3
             removed.security_groups
         );
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-pub fn status_openstack(file: &Path, cloud: Option<&str>, json: bool) -> Result<i32> {
+pub fn status_openstack(
+    file: &Path,
+    cloud: Option<&str>,
+    format: OutputFormat,
+) -> Result<ExitStatus> {
+    let json = format == OutputFormat::Json;
     let spec = load_spec(&file.display().to_string(), &read_text(file)?)?;
     let conn = connect(&spec, file, cloud)?;
     let (lines, _) = os::teardown::status(&conn.api, &spec.name).map_err(up_failure)?;
@@ -339,7 +182,7 @@ pub fn status_openstack(file: &Path, cloud: Option<&str>, json: bool) -> Result<
             .iter()
             .map(|l| json!({"kind": l.kind, "name": l.name, "id": l.id, "detail": l.detail}))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+        println!("{}", output::pretty(&json!(doc)));
     } else if lines.is_empty() {
         println!("cluster {} has nothing in this project", spec.name);
     } else {
@@ -348,5 +191,42 @@ pub fn status_openstack(file: &Path, cloud: Option<&str>, json: bool) -> Result<
             println!("{:<15} {:<width$}  {}  {}", l.kind, l.name, l.id, l.detail);
         }
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failed or timed-out `up` ends with an `error:` line, then the hint that fits.
+    #[test]
+    fn an_up_that_did_not_finish_is_an_error_with_a_hint() {
+        let file = Path::new("c/cluster.yaml");
+        let api = "https://192.0.2.10:6443";
+        assert!(not_up(&Followed::Done(Vec::new()), api, file).is_none());
+        let failed = Followed::Failed {
+            nodes: Vec::new(),
+            reason: "demo-cp-0: etcd failed".into(),
+        };
+        let report = not_up(&failed, api, file).unwrap().report();
+        assert_eq!(
+            report,
+            "error: the cluster did not come up: demo-cp-0: etcd failed\n\
+             hint: `k8sgen status -f c/cluster.yaml` shows each node's last boot step\n"
+        );
+        let waiting = Followed::TimedOut {
+            nodes: Vec::new(),
+            waiting_for: "the API server's /readyz".into(),
+        };
+        let f = not_up(&waiting, api, file).unwrap();
+        assert_eq!(f.status(), ExitStatus::Failure);
+        let report = f.report();
+        assert!(
+            report.starts_with(
+                "error: the cluster did not come up in time: still waiting for the API server's /readyz\n"
+            ),
+            "{report}"
+        );
+        assert!(report.contains("hint: the API is followed at https://192.0.2.10:6443"));
+    }
 }

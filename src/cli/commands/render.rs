@@ -1,106 +1,23 @@
-//! `k8sgen render`: compile, check sizes, write or `--check` the outputs.
+//! `k8sgen render`: compile, check sizes, write or `--check` the outputs. Must not call a
+//! provider: what `up` learned from the cloud arrives through its recorded facts.
 
 use super::*;
+use crate::cli::args::RenderArgs;
 
-pub struct RenderArgs {
-    pub file: Option<PathBuf>,
-    pub profile: Option<String>,
-    pub secrets: Option<PathBuf>,
-    pub out: PathBuf,
-    pub gzip: bool,
-    pub check: bool,
-    /// `--format`: Some(true) = ignition, Some(false) = cloud-config, None = from `nodes.os`.
-    pub ignition: Option<bool>,
-}
-
-pub fn render(args: RenderArgs) -> Result<i32> {
+pub fn render(args: RenderArgs) -> Result<ExitStatus> {
     let (spec_name, spec_text) = match (&args.file, &args.profile) {
         (Some(f), _) => (f.display().to_string(), read_text(f)?),
         (None, Some(p)) => (format!("profile {p}"), profile_text(p)?.to_string()),
         (None, None) => return Err(Failure::user("give -f cluster.yaml or --profile NAME")),
     };
     let spec = load_spec(&spec_name, &spec_text)?;
-    let os_reads_ignition =
-        crate::catalog::Os::parse(&spec.nodes.os).is_some_and(crate::catalog::Os::reads_ignition);
-    if let Some(ignition) = args.ignition
-        && ignition != os_reads_ignition
-    {
-        let (asked, reads) = if ignition {
-            ("ignition", "cloud-config")
-        } else {
-            ("cloud-config", "Ignition")
-        };
-        return Err(Failure::user(format!(
-            "{spec_name}: nodes.os `{}` reads {reads}, not {asked}",
-            spec.nodes.os
-        ))
-        .hint("drop --format (the OS selects it) or change nodes.os (flatcar reads ignition)"));
-    }
     let secrets_path = match (&args.secrets, &args.file) {
         (Some(s), _) => s.clone(),
         (None, Some(f)) => secrets_path_for(f, None),
         (None, None) => args.out.join("secrets.yaml"),
     };
-    let mut bundle = if secrets_path.exists() {
-        if args.profile.is_some() && args.secrets.is_none() {
-            eprintln!(
-                "note: reusing the secrets bundle {}",
-                secrets_path.display()
-            );
-        }
-        load_secrets(&secrets_path)?
-    } else if args.file.is_none() && args.secrets.is_none() && !args.check {
-        eprintln!(
-            "note: generating a new secrets bundle at {} (0600); later runs reuse it",
-            secrets_path.display()
-        );
-        let b = generate_bundle(KeyAlgorithm::EcdsaP256)?;
-        private_dir(&args.out)
-            .map_err(|e| Failure::user(format!("cannot create {}", args.out.display())).cause(e))?;
-        save_secrets(&secrets_path, &b)?;
-        b
-    } else {
-        return Err(
-            Failure::user(format!("no secrets bundle at {}", secrets_path.display()))
-                .hint("create one with `k8sgen secrets generate --out FILE` or pass --secrets"),
-        );
-    };
-    // After `up`, what the cloud decided (admin MACs, API floating IP) is part of the plan
-    // the servers were built from: render that same plan.
-    let record = match &args.file {
-        Some(f) => {
-            let path = crate::up::openstack::record::path_for(f);
-            crate::up::openstack::record::load(&path)
-                .map_err(|e| Failure::user(format!("cannot read {}", path.display())).cause(e))?
-                .filter(|r| r.cluster == spec.name)
-                .map(|r| (path, r))
-        }
-        None => None,
-    };
-    let compiled = match &record {
-        Some((path, record)) => {
-            eprintln!(
-                "note: using what `up` recorded in {} (admin MACs, floating IP)",
-                path.display()
-            );
-            let plan = crate::up::openstack::record::plan_with_facts(
-                &spec,
-                &bundle,
-                &env_lookup,
-                &record.facts,
-            )
-            .map_err(|e| Failure::internal("cannot plan the cluster").cause(e))?;
-            crate::compile::build(
-                plan,
-                &mut bundle,
-                &SystemClock,
-                &mut OsEntropy,
-                Options { gzip: args.gzip },
-            )
-            .map_err(|e| Failure::internal("cannot compile the cluster").cause(e))?
-        }
-        None => run_compile(&spec, &mut bundle, args.gzip)?,
-    };
+    let mut bundle = secrets_for_render(&args, &secrets_path)?;
+    let compiled = compile_for_render(&args, &spec, &mut bundle)?;
     print_warnings(&compiled);
     if let Some(over) = compiled.user_data.iter().find(|u| !u.fits_nova()) {
         return Err(Failure::user(format!(
@@ -111,49 +28,10 @@ pub fn render(args: RenderArgs) -> Result<i32> {
         ))
         .hint("render with --gzip, and use ECDSA-P256 keys rather than RSA"));
     }
-
-    let mut outputs: Vec<(PathBuf, Vec<u8>)> = compiled
-        .user_data
-        .iter()
-        .map(|u| {
-            (
-                args.out
-                    .join(format!("{}.{}", u.node, u.format.extension())),
-                u.bytes.clone(),
-            )
-        })
-        .collect();
-    outputs.push((
-        args.out.join("admin.kubeconfig"),
-        compiled.admin_kubeconfig.clone().into_bytes(),
-    ));
-
+    let outputs = outputs(&compiled, &args.out);
     if args.check {
-        let stale: Vec<_> = outputs
-            .iter()
-            .filter(|(path, bytes)| fs::read(path).ok().as_deref() != Some(bytes.as_slice()))
-            .map(|(path, _)| path.display().to_string())
-            .collect();
-        if !compiled.issued_leaves.is_empty() || !stale.is_empty() {
-            for s in &stale {
-                println!("differs: {s}");
-            }
-            if !compiled.issued_leaves.is_empty() {
-                println!(
-                    "the secrets bundle lacks {} leaf certificate(s)",
-                    compiled.issued_leaves.len()
-                );
-            }
-            return Ok(1);
-        }
-        println!(
-            "up to date: {} files in {}",
-            outputs.len(),
-            args.out.display()
-        );
-        return Ok(0);
+        return Ok(check(&compiled, &outputs, &args.out));
     }
-
     if !compiled.issued_leaves.is_empty() {
         save_secrets(&secrets_path, &bundle)?;
         eprintln!(
@@ -162,9 +40,121 @@ pub fn render(args: RenderArgs) -> Result<i32> {
             secrets_path.display()
         );
     }
+    write_outputs(&outputs, &args.out)?;
+    match args.output {
+        OutputFormat::Json => println!("{}", output::rendered_json(&compiled, &args.out)),
+        OutputFormat::Text => print!("{}", output::size_table(&compiled)),
+    }
+    eprintln!(
+        "note: user-data stays readable through the metadata service for the life of each VM; \
+         k8sgen blocks pod access to it (see README, Security)"
+    );
+    if !compiled.plan.deployable {
+        eprintln!("warning: this plan is NOT deployable as rendered (see warnings above)");
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// The bundle at `path`; with `--profile` and no bundle yet, a new one saved there.
+fn secrets_for_render(args: &RenderArgs, path: &Path) -> Result<Bundle> {
+    if path.exists() {
+        if args.profile.is_some() && args.secrets.is_none() {
+            eprintln!("note: reusing the secrets bundle {}", path.display());
+        }
+        return load_secrets(path);
+    }
+    if args.file.is_some() || args.secrets.is_some() || args.check {
+        return Err(
+            Failure::user(format!("no secrets bundle at {}", path.display()))
+                .hint("create one with `k8sgen secrets generate --secrets FILE` or pass --secrets"),
+        );
+    }
+    eprintln!(
+        "note: generating a new secrets bundle at {} (0600); later runs reuse it",
+        path.display()
+    );
+    let b = generate_bundle(KeyAlgorithm::EcdsaP256)?;
     private_dir(&args.out)
         .map_err(|e| Failure::user(format!("cannot create {}", args.out.display())).cause(e))?;
-    for (path, bytes) in &outputs {
+    save_secrets(path, &b)?;
+    Ok(b)
+}
+
+/// After `up`, what the cloud decided (admin MACs, API floating IP) is part of the plan
+/// the servers were built from: render that same plan.
+fn compile_for_render(
+    args: &RenderArgs,
+    spec: &crate::spec::ClusterSpec,
+    bundle: &mut Bundle,
+) -> Result<Compiled> {
+    use crate::up::openstack::record;
+    let Some(file) = &args.file else {
+        return run_compile(spec, bundle, args.gzip);
+    };
+    let path = record::path_for(file);
+    let recorded = record::load(&path)
+        .map_err(|e| Failure::user(format!("cannot read {}", path.display())).cause(e))?
+        .filter(|r| r.cluster == spec.name);
+    let Some(recorded) = recorded else {
+        return run_compile(spec, bundle, args.gzip);
+    };
+    eprintln!(
+        "note: using what `up` recorded in {} (admin MACs, floating IP)",
+        path.display()
+    );
+    let plan = record::plan_with_facts(spec, bundle, &env_lookup, &recorded.facts)
+        .map_err(|e| Failure::internal("cannot plan the cluster").cause(e))?;
+    crate::compile::build(
+        plan,
+        bundle,
+        &SystemClock,
+        &mut OsEntropy,
+        Options { gzip: args.gzip },
+    )
+    .map_err(|e| Failure::internal("cannot compile the cluster").cause(e))
+}
+
+/// Every file `render` writes: one user-data per node, then the admin kubeconfig.
+fn outputs(compiled: &Compiled, out: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut outputs: Vec<(PathBuf, Vec<u8>)> = compiled
+        .user_data
+        .iter()
+        .map(|u| (output::user_data_path(out, u), u.bytes.clone()))
+        .collect();
+    outputs.push((
+        out.join("admin.kubeconfig"),
+        compiled.admin_kubeconfig.clone().into_bytes(),
+    ));
+    outputs
+}
+
+/// `--check`: say which files differ (or which leaves are missing) and write nothing.
+fn check(compiled: &Compiled, outputs: &[(PathBuf, Vec<u8>)], out: &Path) -> ExitStatus {
+    let stale: Vec<_> = outputs
+        .iter()
+        .filter(|(path, bytes)| fs::read(path).ok().as_deref() != Some(bytes.as_slice()))
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    if compiled.issued_leaves.is_empty() && stale.is_empty() {
+        println!("up to date: {} files in {}", outputs.len(), out.display());
+        return ExitStatus::Success;
+    }
+    for s in &stale {
+        println!("differs: {s}");
+    }
+    if !compiled.issued_leaves.is_empty() {
+        println!(
+            "the secrets bundle lacks {} leaf certificate(s)",
+            compiled.issued_leaves.len()
+        );
+    }
+    ExitStatus::Failure
+}
+
+fn write_outputs(outputs: &[(PathBuf, Vec<u8>)], out: &Path) -> Result<()> {
+    private_dir(out)
+        .map_err(|e| Failure::user(format!("cannot create {}", out.display())).cause(e))?;
+    for (path, bytes) in outputs {
         if fs::read(path).is_ok_and(|old| &old == bytes) {
             continue; // unchanged: keep the file (and its mtime) as it is
         }
@@ -173,13 +163,5 @@ pub fn render(args: RenderArgs) -> Result<i32> {
         write_replace_fast(path, bytes, 0o600)
             .map_err(|e| Failure::user(format!("cannot write {}", path.display())).cause(e))?;
     }
-    print!("{}", output::size_table(&compiled));
-    eprintln!(
-        "note: user-data stays readable through the metadata service for the life of each VM; \
-         k8sgen blocks pod access to it (see README, Security)"
-    );
-    if !compiled.plan.deployable {
-        eprintln!("warning: this plan is NOT deployable as rendered (see warnings above)");
-    }
-    Ok(0)
+    Ok(())
 }

@@ -1,9 +1,9 @@
-//! `k8sgen secrets generate|import|export-pki|show`.
+//! `k8sgen secrets generate|import|export-pki|show`. Must never print a private key or the
+//! token secret; `show` prints only what `output::secrets_summary` allows.
 
 use super::*;
 
-pub fn secrets_generate(out: &Path, alg: &str, test_only: bool) -> Result<i32> {
-    let alg = key_algorithm(alg)?;
+pub fn secrets_generate(out: &Path, alg: KeyAlgorithm, test_only: bool) -> Result<ExitStatus> {
     if out.exists() {
         return Err(Failure::user(format!("{} already exists", out.display()))
             .hint("k8sgen never overwrites a secrets bundle; move it away first if you really mean to replace the CAs"));
@@ -12,10 +12,10 @@ pub fn secrets_generate(out: &Path, alg: &str, test_only: bool) -> Result<i32> {
     bundle.test_only = test_only;
     save_secrets(out, &bundle)?;
     println!("wrote {} ({}, 0600)", out.display(), alg.kubeadm_name());
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-pub fn secrets_import(dir: &Path, out: &Path) -> Result<i32> {
+pub fn secrets_import(dir: &Path, out: &Path) -> Result<ExitStatus> {
     if out.exists() {
         return Err(Failure::user(format!("{} already exists", out.display()))
             .hint("k8sgen never overwrites a secrets bundle"));
@@ -36,10 +36,10 @@ pub fn secrets_import(dir: &Path, out: &Path) -> Result<i32> {
             generated.join(", ")
         );
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-pub fn secrets_export(dir: &Path, secrets: &Path) -> Result<i32> {
+pub fn secrets_export(dir: &Path, secrets: &Path) -> Result<ExitStatus> {
     let bundle = load_secrets(secrets)?;
     let files = pki::export_kubeadm_layout(&bundle);
     for f in &files {
@@ -52,14 +52,16 @@ pub fn secrets_export(dir: &Path, secrets: &Path) -> Result<i32> {
         write(&path, f.contents.as_bytes(), f.mode)?;
     }
     println!("wrote {} files into {}", files.len(), dir.display());
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-pub fn secrets_show(secrets: &Path) -> Result<i32> {
+pub fn secrets_show(secrets: &Path, format: OutputFormat) -> Result<ExitStatus> {
     let bundle = load_secrets(secrets)?;
-    print!(
-        "{}",
-        output::secrets_summary(&bundle).map_err(|e| Failure::user(e.to_string()))?
-    );
-    Ok(0)
+    let summary = output::secrets_summary(&bundle, format)
+        .map_err(|e| Failure::user(format!("cannot read {}", secrets.display())).cause(e))?;
+    match format {
+        OutputFormat::Json => println!("{summary}"),
+        OutputFormat::Text => print!("{summary}"),
+    }
+    Ok(ExitStatus::Success)
 }
