@@ -55,17 +55,6 @@ impl KeyAlgorithm {
             KeyAlgorithm::Rsa4096 => "RSA-4096",
         }
     }
-
-    pub fn parse(text: &str) -> Option<KeyAlgorithm> {
-        [
-            KeyAlgorithm::EcdsaP256,
-            KeyAlgorithm::Rsa2048,
-            KeyAlgorithm::Rsa3072,
-            KeyAlgorithm::Rsa4096,
-        ]
-        .into_iter()
-        .find(|a| a.kubeadm_name().eq_ignore_ascii_case(text))
-    }
 }
 
 /// A string that must never be printed: `Debug` redacts it.

@@ -51,11 +51,10 @@ pub(super) fn load_spec(name: &str, text: &str) -> Result<spec::ClusterSpec> {
 }
 
 pub(super) fn load_secrets(path: &Path) -> Result<Bundle> {
-    let text = read_text(path)?;
-    Bundle::from_yaml(&path.display().to_string(), &text).map_err(|e| {
-        Failure::user(e.to_string())
-            .hint("create one with `k8sgen secrets generate --secrets FILE`")
-    })
+    // A missing file gets the way to make one; a wrong one carries its own hints already.
+    let text = read_text(path)
+        .map_err(|f| f.hint("create one with `k8sgen secrets generate --secrets FILE`"))?;
+    Bundle::from_yaml(&path.display().to_string(), &text).map_err(|e| Failure::user(e.to_string()))
 }
 
 pub(super) fn save_secrets(path: &Path, bundle: &Bundle) -> Result<()> {
