@@ -8,6 +8,7 @@ pub mod compile;
 pub mod fsio;
 pub mod pki;
 pub mod plan;
+pub mod problem;
 pub mod profiles;
 pub mod providers;
 pub mod render;

@@ -5,39 +5,13 @@
 
 use super::inspect::{key_spki, summarize};
 use super::{Bundle, CertKey, PkiError, ServiceAccountKeys};
-use std::fmt;
 use x509_parser::pem::parse_x509_pem;
 
-/// One thing wrong in a secrets bundle.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// The field path as `secrets.yaml` spells it (`etcdCa.key`).
-    pub path: String,
-    pub message: String,
-    pub hint: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {}\n    hint: {}",
-            self.path, self.message, self.hint
-        )
-    }
-}
+pub use crate::problem::Problem;
 
 /// A PEM block that no longer parses is almost always a damaged or hand-edited copy.
 const RESTORE: &str =
     "restore secrets.yaml from its backup; a CA cannot be replaced without re-keying the cluster";
-
-fn problem(path: String, message: impl ToString, hint: &str) -> Problem {
-    Problem {
-        path,
-        message: message.to_string(),
-        hint: hint.into(),
-    }
-}
 
 /// The detail of an inspection error, without the part name it repeats.
 fn detail(e: PkiError) -> String {
@@ -59,8 +33,8 @@ pub(super) fn problems(bundle: &Bundle) -> Vec<Problem> {
     }
     check_service_account(&bundle.service_account, &mut out);
     if !bundle.bootstrap_token.is_well_formed() {
-        out.push(problem(
-            "bootstrapToken".into(),
+        out.push(Problem::new(
+            "bootstrapToken",
             "id must be 6 and secret 16 characters of [a-z0-9]",
             "write a token as `kubeadm token generate` prints it, split at the dot",
         ));
@@ -70,15 +44,15 @@ pub(super) fn problems(bundle: &Bundle) -> Vec<Problem> {
 
 fn check_ca(field: &str, ca: &CertKey, out: &mut Vec<Problem>) {
     let cert = summarize(field, &ca.cert)
-        .map_err(|e| out.push(problem(format!("{field}.cert"), detail(e), RESTORE)))
+        .map_err(|e| out.push(Problem::new(format!("{field}.cert"), detail(e), RESTORE)))
         .ok();
     let key = key_spki(field, ca.key.expose())
-        .map_err(|e| out.push(problem(format!("{field}.key"), detail(e), RESTORE)))
+        .map_err(|e| out.push(Problem::new(format!("{field}.key"), detail(e), RESTORE)))
         .ok();
     if let Some(cert) = &cert
         && !cert.is_ca
     {
-        out.push(problem(
+        out.push(Problem::new(
             format!("{field}.cert"),
             "the certificate is not a CA (basicConstraints CA:FALSE)",
             "use the CA's certificate (kubeadm's ca.crt), not one it signed",
@@ -87,7 +61,7 @@ fn check_ca(field: &str, ca: &CertKey, out: &mut Vec<Problem>) {
     if let (Some(cert), Some(key)) = (&cert, &key)
         && cert.spki != *key
     {
-        out.push(problem(
+        out.push(Problem::new(
             format!("{field}.key"),
             "the private key does not belong to the certificate",
             "take the certificate and key of this CA from the same backup or kubeadm directory",
@@ -101,24 +75,30 @@ fn check_service_account(sa: &ServiceAccountKeys, out: &mut Vec<Problem>) {
     let public = match parse_x509_pem(sa.public_key.as_bytes()) {
         Err(e) => {
             let message = format!("not PEM ({e})");
-            out.push(problem(format!("{field}.publicKey"), message, RESTORE));
+            out.push(Problem::new(format!("{field}.publicKey"), message, RESTORE));
             None
         }
         Ok((_, pem)) if pem.label != "PUBLIC KEY" => {
             let message = format!("a {}, expected a PUBLIC KEY", pem.label);
             let hint = "use kubeadm's sa.pub here";
-            out.push(problem(format!("{field}.publicKey"), message, hint));
+            out.push(Problem::new(format!("{field}.publicKey"), message, hint));
             None
         }
         Ok((_, pem)) => Some(pem.contents),
     };
     let private = key_spki(field, sa.private_key.expose())
-        .map_err(|e| out.push(problem(format!("{field}.privateKey"), detail(e), RESTORE)))
+        .map_err(|e| {
+            out.push(Problem::new(
+                format!("{field}.privateKey"),
+                detail(e),
+                RESTORE,
+            ))
+        })
         .ok();
     if let (Some(public), Some(private)) = (public, private)
         && public != private
     {
-        out.push(problem(
+        out.push(Problem::new(
             format!("{field}.publicKey"),
             "does not belong to privateKey",
             "take sa.pub and sa.key from the same backup or kubeadm directory",

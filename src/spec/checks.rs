@@ -1,27 +1,10 @@
-//! Building blocks of spec validation: the `Problem` type, a collector that never stops at
+//! Building blocks of spec validation: a collector of `Problem`s that never stops at
 //! the first problem, and small predicates (names, CIDRs, UUIDs). No spec knowledge here.
 
 use ipnet::Ipv4Net;
-use std::fmt;
 use std::net::Ipv4Addr;
 
-/// One thing wrong with a spec.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub path: String,
-    pub message: String,
-    pub hint: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {}\n    hint: {}",
-            self.path, self.message, self.hint
-        )
-    }
-}
+pub use crate::problem::Problem;
 
 pub(super) struct Collector(pub(super) Vec<Problem>);
 
@@ -32,11 +15,7 @@ impl Collector {
         message: impl Into<String>,
         hint: impl Into<String>,
     ) {
-        self.0.push(Problem {
-            path: path.into(),
-            message: message.into(),
-            hint: hint.into(),
-        });
+        self.0.push(Problem::new(path, message.into(), hint));
     }
 
     pub(super) fn cidr(&mut self, path: &str, text: &str) -> Option<Ipv4Net> {

@@ -1,0 +1,33 @@
+//! One thing wrong in an input file (a cluster spec or a secrets bundle): its field path,
+//! what is wrong and a hint that fixes it. A leaf shared by `spec` and `pki`, so both kinds
+//! of input report problems in one format; it knows neither.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The field path as the file spells it (`network.admin.cidr`, `etcdCa.key`).
+    pub path: String,
+    pub message: String,
+    pub hint: String,
+}
+
+impl Problem {
+    pub fn new(path: impl Into<String>, message: impl ToString, hint: impl Into<String>) -> Self {
+        Problem {
+            path: path.into(),
+            message: message.to_string(),
+            hint: hint.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}\n    hint: {}",
+            self.path, self.message, self.hint
+        )
+    }
+}
