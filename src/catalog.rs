@@ -118,6 +118,36 @@ impl Os {
     pub fn reads_ignition(self) -> bool {
         self == Os::Flatcar
     }
+
+    /// The user-data format the OS's first-boot agent reads.
+    pub fn user_data_format(self) -> UserDataFormat {
+        if self.reads_ignition() {
+            UserDataFormat::Ignition
+        } else {
+            UserDataFormat::CloudConfig
+        }
+    }
+}
+
+/// The user-data format a node's OS reads: the plan records it, `render` encodes it. The one
+/// type for it (the CLI's `--output` is a different thing: how k8sgen itself reports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UserDataFormat {
+    /// `#cloud-config` YAML (Ubuntu, Debian).
+    CloudConfig,
+    /// Ignition v3 JSON, spec 3.3.0 (Flatcar).
+    Ignition,
+}
+
+impl UserDataFormat {
+    /// File name extension `render` uses.
+    pub fn extension(self) -> &'static str {
+        match self {
+            UserDataFormat::CloudConfig => "user-data",
+            UserDataFormat::Ignition => "ign",
+        }
+    }
 }
 
 /// A boot step of the on-node contract (DESIGN.md). `ALL` is the fixed order every role's

@@ -4,8 +4,8 @@
 
 use crate::bundle::{self, BundleError, NodeBundle};
 use crate::pki::{self, Clock, Entropy, PkiError};
-use crate::plan::{self, Plan, PlanError, UserDataFormat};
-use crate::render::{self, Format, Options, UserData};
+use crate::plan::{self, Plan, PlanError};
+use crate::render::{self, Options, UserData};
 use crate::spec::ClusterSpec;
 
 #[derive(Debug, thiserror::Error)]
@@ -54,10 +54,7 @@ pub fn build(
         .iter()
         .map(|node| bundle::build(&plan, node, secrets))
         .collect::<Result<Vec<_>, _>>()?;
-    let format = match plan.platform.user_data_format {
-        UserDataFormat::CloudConfig => Format::CloudConfig,
-        UserDataFormat::Ignition => Format::Ignition,
-    };
+    let format = plan.platform.user_data_format;
     let user_data = bundles
         .iter()
         .map(|b| render::encode(b, format, options))

@@ -169,8 +169,10 @@ fn workers_carry_no_private_key_and_only_the_init_master_has_the_token() {
         for (ud, bundle) in compiled.user_data.iter().zip(&compiled.bundles) {
             // What the node will actually see: Ignition file contents are data: URLs.
             let doc = match ud.format {
-                k8sgen::render::Format::CloudConfig => String::from_utf8(ud.bytes.clone()).unwrap(),
-                k8sgen::render::Format::Ignition => {
+                k8sgen::catalog::UserDataFormat::CloudConfig => {
+                    String::from_utf8(ud.bytes.clone()).unwrap()
+                }
+                k8sgen::catalog::UserDataFormat::Ignition => {
                     common::ignition_files(&common::ignition_config(&ud.bytes))
                         .values()
                         .map(|(_, _, c)| c.as_str())

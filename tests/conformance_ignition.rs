@@ -7,7 +7,8 @@ mod common;
 
 use common::*;
 use k8sgen::bundle::{File, NodeBundle, Unit};
-use k8sgen::render::{self, Format, Options};
+use k8sgen::catalog::UserDataFormat;
+use k8sgen::render::{self, Options};
 use std::path::Path;
 
 const PROFILE: &str = "openstack-ha-flatcar";
@@ -101,7 +102,7 @@ fn json_round_trip_equals_the_ir() {
     for gzip in [false, true] {
         let (compiled, _) = compile_profile(PROFILE, gzip);
         for (ud, b) in compiled.user_data.iter().zip(&compiled.bundles) {
-            assert_eq!(ud.format, Format::Ignition);
+            assert_eq!(ud.format, UserDataFormat::Ignition);
             assert_eq!(ud.replace_stub, gzip, "{}", ud.node);
             let config = ignition_config(&ud.bytes);
             assert_eq!(config["ignition"]["version"], "3.3.0");
@@ -197,7 +198,7 @@ fn an_oversized_config_becomes_a_replace_stub() {
             secret: false,
         });
     }
-    let ud = render::encode(&big, Format::Ignition, Options::default());
+    let ud = render::encode(&big, UserDataFormat::Ignition, Options::default());
     assert!(ud.replace_stub, "an over-limit config must become a stub");
     assert!(
         ud.fits_nova(),

@@ -46,7 +46,7 @@ fn pyyaml_reads_every_document_as_intended() {
     for profile in PROFILES {
         let (compiled, _) = compile_profile(profile.name, false);
         for (ud, bundle) in compiled.user_data.iter().zip(&compiled.bundles) {
-            if ud.format != k8sgen::render::Format::CloudConfig {
+            if ud.format != k8sgen::catalog::UserDataFormat::CloudConfig {
                 continue; // Ignition is JSON; tests/conformance_ignition.rs reads it back
             }
             let text = std::str::from_utf8(&ud.bytes).unwrap();

@@ -197,11 +197,7 @@ fn add_api_server_sans(plan: &mut Plan, parsed: &Parsed) {
 fn platform(os: Os) -> Platform {
     let flatcar = os.reads_ignition();
     Platform {
-        user_data_format: if flatcar {
-            UserDataFormat::Ignition
-        } else {
-            UserDataFormat::CloudConfig
-        },
+        user_data_format: os.user_data_format(),
         flatcar,
         // Flatcar's /usr is read-only; /opt/bin is its place for added binaries.
         bin_dir: if flatcar {

@@ -1,6 +1,7 @@
 //! The plan's data types: everything `plan::plan` resolves, serializable for
 //! `k8sgen plan --output json`. No logic beyond small accessors.
 
+pub use crate::catalog::UserDataFormat;
 use crate::catalog::{BootStep, KubeVersion, Os};
 use crate::pki::Secret;
 use crate::spec::TokenTtl;
@@ -48,14 +49,6 @@ pub struct NodePlan {
     /// Names in this node's API server certificate (masters; informational).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub api_server_sans: Vec<String>,
-}
-
-/// Which user-data format the nodes' OS reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum UserDataFormat {
-    CloudConfig,
-    Ignition,
 }
 
 /// What differs between operating systems, resolved once so bundles only read it.

@@ -6,29 +6,12 @@ mod cloudinit;
 mod ignition;
 
 use crate::bundle::NodeBundle;
+use crate::catalog::UserDataFormat;
 use flate2::{Compression, GzBuilder};
 use std::io::Write;
 
 /// Nova rejects `user_data` whose base64 text is longer than this.
 pub const NOVA_USER_DATA_LIMIT: usize = 65_535;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// `#cloud-config` YAML (Ubuntu, Debian).
-    CloudConfig,
-    /// Ignition v3 JSON, spec 3.3.0 (Flatcar).
-    Ignition,
-}
-
-impl Format {
-    /// File name extension `render` uses.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::CloudConfig => "user-data",
-            Format::Ignition => "ign",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Options {
@@ -41,7 +24,7 @@ pub struct Options {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserData {
     pub node: String,
-    pub format: Format,
+    pub format: UserDataFormat,
     pub gzip: bool,
     /// Ignition only: the user-data is a stub whose `config.replace` carries the config.
     pub replace_stub: bool,
@@ -61,9 +44,9 @@ impl UserData {
     }
 }
 
-pub fn encode(bundle: &NodeBundle, format: Format, options: Options) -> UserData {
+pub fn encode(bundle: &NodeBundle, format: UserDataFormat, options: Options) -> UserData {
     let (bytes, gzip_whole, replace_stub) = match format {
-        Format::CloudConfig => {
+        UserDataFormat::CloudConfig => {
             let text = cloudinit::encode(bundle);
             if options.gzip {
                 (gzip(text.as_bytes()), true, false)
@@ -71,7 +54,7 @@ pub fn encode(bundle: &NodeBundle, format: Format, options: Options) -> UserData
                 (text.into_bytes(), false, false)
             }
         }
-        Format::Ignition => {
+        UserDataFormat::Ignition => {
             let full = ignition::encode(bundle, true);
             if options.gzip || base64_len(full.len()) > NOVA_USER_DATA_LIMIT {
                 let inner = ignition::encode(bundle, false);
