@@ -2,6 +2,10 @@
 //! secrets generation per key algorithm, and the whole `k8sgen render` process for
 //! 3 masters + 1,000 workers. Run with `cargo bench --bench render`.
 
+// The tests' helpers: `edit_text` refuses an edit whose text the profile no longer has.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use k8sgen::pki::{self, KeyAlgorithm, OsEntropy, SystemClock};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -30,12 +34,16 @@ fn main() {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("k8sgen-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let spec = include_str!("../profiles/openstack-ha.yaml")
-        .replace(
-            "    count: 3\n    flavor: m1.xlarge",
-            "    count: 1000\n    flavor: m1.xlarge",
-        )
-        .replace("cidr: 10.0.0.0/24", "cidr: 10.0.0.0/20");
+    let spec = common::edit_text(
+        include_str!("../profiles/openstack-ha.yaml"),
+        &[
+            (
+                "    count: 3\n    flavor: m1.xlarge",
+                "    count: 1000\n    flavor: m1.xlarge",
+            ),
+            ("cidr: 10.0.0.0/24", "cidr: 10.0.0.0/20"),
+        ],
+    );
     std::fs::write(dir.join("cluster.yaml"), spec).unwrap();
     let bin = env!("CARGO_BIN_EXE_k8sgen");
     let run = |args: &[&str]| {
