@@ -12,6 +12,7 @@ pub mod follow;
 pub mod preflight;
 pub mod record;
 pub mod teardown;
+mod token;
 
 use crate::compile::{self, CompileError};
 use crate::pki::{self, Clock, Entropy};
@@ -244,20 +245,18 @@ pub fn up(
         .filter(|n| n.role == Role::Worker && !inventory.servers.contains_key(&n.name))
         .map(|n| n.name.as_str())
         .collect();
-    if !new_workers.is_empty() && token_expired(plan, &inventory, clock) {
+    if !new_workers.is_empty() && token::expired(plan, &inventory, clock) {
         report(Event::Note(
             "the rendered bootstrap token has expired: creating a fresh one for the new workers"
                 .into(),
         ));
         let mut fresh = secrets.clone();
         fresh.bootstrap_token = pki::generate_token(entropy);
-        let expiration = (clock.now() + time::Duration::hours(24))
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let expiration = token::fresh_expiration(plan, clock);
         kube.create_bootstrap_token(
             &fresh.bootstrap_token.id,
             fresh.bootstrap_token.secret.expose(),
-            &expiration,
+            expiration.as_deref(),
         )?;
         let mut fresh_plan = compiled.plan.clone();
         fresh_plan.token_id = fresh.bootstrap_token.id.clone();
@@ -366,85 +365,4 @@ pub fn kube_client(plan: &Plan, secrets: &pki::Bundle) -> Result<Kube, UpError> 
         &admin.cert,
         admin.key.expose(),
     )?)
-}
-
-/// The init master's token lives `tokenTTL` from when the server was created.
-fn token_expired(plan: &Plan, inventory: &cloud::Inventory, clock: &dyn Clock) -> bool {
-    let Some(ttl) = crate::spec::token_ttl_seconds(&plan.token_ttl).filter(|t| *t > 0) else {
-        return false;
-    };
-    let Some(init) = plan.nodes.iter().find(|n| n.role == Role::Init) else {
-        return false;
-    };
-    let Some(server) = inventory.servers.get(&init.name) else {
-        return false;
-    };
-    let Ok(created) = time::OffsetDateTime::parse(
-        &server.created,
-        &time::format_description::well_known::Rfc3339,
-    ) else {
-        return false;
-    };
-    // Ten minutes of margin: a worker needs time to boot before it joins.
-    clock.now() > created + time::Duration::seconds(ttl as i64) - time::Duration::minutes(10)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::providers::openstack::nova::Server;
-
-    fn plan(ttl: &str) -> Plan {
-        let mut spec = crate::spec::load(
-            "openstack-ha",
-            crate::profiles::find("openstack-ha").unwrap().text,
-        )
-        .unwrap();
-        spec.bootstrap.token_ttl = ttl.into();
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/secrets.yaml"
-        ))
-        .unwrap();
-        let bundle = pki::Bundle::from_yaml("fixture", &text).unwrap();
-        crate::plan::plan(&spec, &bundle, &|_| None).unwrap()
-    }
-
-    fn with_init_created(created: &str) -> cloud::Inventory {
-        let server: Server = serde_json::from_value(serde_json::json!({
-            "id": "i", "name": "demo-cp-0", "status": "ACTIVE", "created": created,
-        }))
-        .unwrap();
-        let mut inventory = cloud::Inventory::default();
-        inventory.servers.insert("demo-cp-0".into(), server);
-        inventory
-    }
-
-    fn at(text: &str) -> pki::FixedClock {
-        pki::FixedClock(
-            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-                .unwrap(),
-        )
-    }
-
-    #[test]
-    fn the_rendered_token_expires_ttl_after_the_init_master_was_created() {
-        let inventory = with_init_created("2026-11-01T10:00:00Z");
-        let p = plan("24h");
-        assert!(!token_expired(&p, &inventory, &at("2026-11-02T09:00:00Z")));
-        // Ten minutes of margin before the TTL ends.
-        assert!(token_expired(&p, &inventory, &at("2026-11-02T09:55:00Z")));
-        assert!(token_expired(&p, &inventory, &at("2026-11-09T00:00:00Z")));
-        // `0` never expires; no init master yet means a fresh cluster.
-        assert!(!token_expired(
-            &plan("0"),
-            &inventory,
-            &at("2027-01-01T00:00:00Z")
-        ));
-        assert!(!token_expired(
-            &p,
-            &cloud::Inventory::default(),
-            &at("2027-01-01T00:00:00Z")
-        ));
-    }
 }
