@@ -197,21 +197,21 @@ pub fn up_openstack(args: UpOpenStackArgs) -> Result<i32> {
         timeout: Duration::from_secs(args.timeout),
         poll_interval: Duration::from_secs(args.poll_interval.max(1)),
         prune: args.prune,
-        record_path: os::record::path_for(&args.file),
+        record_path: crate::up::state::path_for(&args.file),
         kubeconfig_path: dir.join("admin.kubeconfig"),
     };
     let display = Display::new(args.json);
     let started = std::time::Instant::now();
-    let result = os::up(
-        &conn,
-        &spec,
-        &mut bundle,
-        &env_lookup,
-        &SystemClock,
-        &mut OsEntropy,
-        &options,
-        &|e| display.show(e),
-    );
+    let result = os::up(os::Inputs {
+        conn: &conn,
+        spec: &spec,
+        secrets: &mut bundle,
+        env: &env_lookup,
+        clock: &SystemClock,
+        entropy: &mut OsEntropy,
+        options: &options,
+        report: &|e| display.show(e),
+    });
     // Leaves issued before a failure are in the user-data already sent: keep them.
     let result = match result {
         Ok(r) => r,

@@ -68,8 +68,8 @@ pub fn render(args: RenderArgs) -> Result<i32> {
     // the servers were built from: render that same plan.
     let record = match &args.file {
         Some(f) => {
-            let path = crate::up::openstack::record::path_for(f);
-            crate::up::openstack::record::load(&path)
+            let path = crate::up::state::path_for(f);
+            crate::up::state::load(&path)
                 .map_err(|e| Failure::user(format!("cannot read {}", path.display())).cause(e))?
                 .filter(|r| r.cluster == spec.name)
                 .map(|r| (path, r))
@@ -82,13 +82,9 @@ pub fn render(args: RenderArgs) -> Result<i32> {
                 "note: using what `up` recorded in {} (admin MACs, floating IP)",
                 path.display()
             );
-            let plan = crate::up::openstack::record::plan_with_facts(
-                &spec,
-                &bundle,
-                &env_lookup,
-                &record.facts,
-            )
-            .map_err(|e| Failure::internal("cannot plan the cluster").cause(e))?;
+            let plan = crate::plan::plan(&spec, &bundle, &env_lookup)
+                .map_err(|e| Failure::internal("cannot plan the cluster").cause(e))?
+                .with_facts(&record.facts);
             crate::compile::build(
                 plan,
                 &mut bundle,

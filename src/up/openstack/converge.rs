@@ -7,45 +7,15 @@
 use super::cloud::Inventory;
 use super::design::{self, Group, Nic, PortPlace, ServerPlace};
 use super::preflight::Resolved;
-use super::record::{Facts, NodeRecord, Record};
 use super::{Event, UpError};
+use crate::plan::facts::Facts;
 use crate::plan::{NodePlan, Plan, Role};
 use crate::providers::openstack::api::{Api, ApiError, Purpose, Service, converge};
 use crate::providers::openstack::neutron::{self, Filter, Port};
 use crate::providers::openstack::nova;
+use crate::up::pool::parallel;
+use crate::up::state::{NodeRecord, Record};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// Run `work` over `items` on at most `limit` threads; results in input order.
-pub fn parallel<T: Sync, R: Send>(
-    items: &[T],
-    limit: usize,
-    work: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<R>>> =
-        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..limit.clamp(1, items.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let r = work(item);
-                    *results[i].lock().expect("result slot") = Some(r);
-                }
-            });
-        }
-    });
-    results
-        .into_iter()
-        .map(|m| {
-            m.into_inner()
-                .expect("result slot")
-                .expect("every item ran")
-        })
-        .collect()
-}
 
 /// Security groups with exactly the designed rules. Returns group → ID.
 pub fn security_groups(
@@ -395,19 +365,30 @@ pub fn facts(plan: &Plan, inventory: &Inventory, floating_ip: Option<String>) ->
     }
 }
 
+/// Where the servers go: the plan, the cloud's IDs for its names, the masters' server
+/// group and the ports already made.
+pub struct Placement<'a> {
+    pub plan: &'a Plan,
+    pub resolved: &'a Resolved,
+    pub server_group_id: &'a str,
+    pub inventory: &'a Inventory,
+}
+
 /// Create the servers that do not exist yet, at most `concurrency` at a time. A create that
 /// fails transiently is retried only after listing the cluster's servers again.
-#[allow(clippy::too_many_arguments)]
 pub fn servers(
     api: &Api,
-    plan: &Plan,
-    resolved: &Resolved,
-    server_group_id: &str,
-    inventory: &Inventory,
+    placement: &Placement,
     user_data: &BTreeMap<String, String>,
     concurrency: usize,
     report: &(dyn Fn(Event) + Sync),
 ) -> Result<(BTreeMap<String, String>, usize), UpError> {
+    let Placement {
+        plan,
+        resolved,
+        server_group_id,
+        inventory,
+    } = *placement;
     let tag = design::cluster_tag(&plan.cluster_name);
     // One fresh look just before creating: a create sent by an interrupted run may have
     // landed since the inventory was read.
@@ -466,8 +447,13 @@ pub fn servers(
                 },
                 || nova::create_server(api, &body, hints.as_ref()),
             )?;
-            if node.role.is_master() {
-                wait_placed(api, &id)?;
+            if node.role.is_master() && !wait_placed(api, &id)? {
+                report(Event::Note(format!(
+                    "Nova has not placed {} after {} s; the next master is sent anyway and \
+                     may be refused by the anti-affinity check",
+                    node.name,
+                    PLACE_WAIT.as_secs()
+                )));
             }
             report(Event::ServerCreated {
                 node: node.name.clone(),
@@ -529,17 +515,63 @@ pub fn record(
     }
 }
 
-/// Wait (at most two minutes) until Nova has placed a server on a host: it left the
-/// `scheduling` task state, or the BUILD status altogether.
-fn wait_placed(api: &Api, id: &str) -> Result<(), ApiError> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while std::time::Instant::now() < deadline {
+/// How long a master may stay in Nova's scheduler before the next one is sent anyway.
+const PLACE_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Wait until Nova has placed a server on a host: it left the `scheduling` task state, or
+/// the BUILD status altogether. `false` when it still was not placed at `PLACE_WAIT`.
+fn wait_placed(api: &Api, id: &str) -> Result<bool, ApiError> {
+    let placed = || -> Result<bool, ApiError> {
         let s = nova::server(api, id, Purpose::Poll)?;
         let scheduling = s.task_state.as_deref().is_none_or(|t| t == "scheduling");
-        if s.status != "BUILD" || !scheduling {
-            break;
+        Ok(s.status != "BUILD" || !scheduling)
+    };
+    poll_until(PLACE_WAIT, std::time::Duration::from_millis(500), placed)
+}
+
+/// Ask `done` every `interval` until it says yes (`true`) or `wait` has passed (`false`).
+fn poll_until<E>(
+    wait: std::time::Duration,
+    interval: std::time::Duration,
+    mut done: impl FnMut() -> Result<bool, E>,
+) -> Result<bool, E> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        if done()? {
+            return Ok(true);
         }
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        if std::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(interval);
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn polling_says_when_its_deadline_passed() {
+        let mut asked = 0;
+        let never = poll_until(Duration::from_millis(30), Duration::from_millis(5), || {
+            asked += 1;
+            Ok::<_, ()>(false)
+        });
+        assert_eq!(never, Ok(false));
+        assert!(asked > 1, "asked {asked} times");
+        let mut left = 3;
+        let soon = poll_until(Duration::from_secs(60), Duration::from_millis(1), || {
+            left -= 1;
+            Ok::<_, ()>(left == 0)
+        });
+        assert_eq!(soon, Ok(true));
+        assert_eq!(
+            poll_until(Duration::from_secs(60), Duration::ZERO, || Err::<bool, _>(
+                "down"
+            )),
+            Err("down")
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! `up`, `down` and `status` on OpenStack. Pre-flight checks the cloud before anything is
 //! created; `converge` creates what is missing (security groups, server group, ports,
-//! floating IP), what Neutron decided goes into the plan (`record::Facts`), the user-data is
+//! floating IP), what Neutron decided goes into the plan (`Plan::with_facts`), the user-data is
 //! built from that plan and the missing servers are created; `follow` then only polls.
 //! Everything made is named, tagged and marked for the cluster (`design`), so a second run
 //! resumes and `down` removes exactly it. Reports progress through `Event`s; never prints.
@@ -10,14 +10,14 @@ pub mod converge;
 pub mod design;
 pub mod follow;
 pub mod preflight;
-pub mod record;
 pub mod teardown;
 mod token;
 
 use crate::compile::{self, CompileError};
 use crate::pki::{self, Clock, Entropy};
+use crate::plan::facts::Facts;
 use crate::plan::{Plan, PlanError, Role};
-use crate::providers::openstack::api::{ApiError, Purpose};
+use crate::providers::openstack::api::{Api, ApiError, Purpose};
 use crate::providers::openstack::auth::AuthError;
 use crate::providers::openstack::catalog::MissingEndpoint;
 use crate::providers::openstack::keystone::KeystoneError;
@@ -141,9 +141,297 @@ pub struct UpResult {
     pub phases: Vec<(&'static str, f64)>,
 }
 
+/// What `up` is given: the cloud, the cluster's inputs, the injected clock and entropy, and
+/// where progress goes.
+pub struct Inputs<'a> {
+    pub conn: &'a Connection,
+    pub spec: &'a ClusterSpec,
+    /// May gain leaf certificates (the caller saves them when `issued_leaves` is not empty).
+    pub secrets: &'a mut pki::Bundle,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub clock: &'a dyn Clock,
+    pub entropy: &'a mut dyn Entropy,
+    pub options: &'a UpOptions,
+    pub report: &'a (dyn Fn(Event) + Sync),
+}
+
+/// Bring the cluster to what the spec says, phase by phase; each phase starts from what the
+/// ones before it learned, so a second run resumes.
+pub fn up(inputs: Inputs) -> Result<UpResult, UpError> {
+    let mut run = Run::new(inputs)?;
+    run.phase("pre-flight", true);
+    let mut cloud = run.preflight()?;
+    run.phase("network", true);
+    let network = run.network(&mut cloud)?;
+    // Building is local work: timed, not announced.
+    run.phase("build", false);
+    let built = run.build(&cloud, network.facts.clone())?;
+    run.phase("servers", true);
+    let created_servers = run.servers(&cloud, &network, &built)?;
+    let pruned = run.prune(&cloud, &built.kube)?;
+    run.phase("follow", true);
+    let followed = run.follow(&built)?;
+    Ok(UpResult {
+        created_servers,
+        surplus: cloud
+            .surplus
+            .into_iter()
+            .filter(|s| !pruned.contains(s))
+            .collect(),
+        pruned,
+        followed,
+        calls: run.api.calls(),
+        issued_leaves: run.issued_leaves,
+        phases: run.phases.finish(),
+        api_server: built.plan.admin_server.clone(),
+    })
+}
+
+/// The context every phase works in.
+struct Run<'a> {
+    api: &'a Api,
+    project_id: &'a str,
+    secrets: &'a mut pki::Bundle,
+    clock: &'a dyn Clock,
+    entropy: &'a mut dyn Entropy,
+    options: &'a UpOptions,
+    report: &'a (dyn Fn(Event) + Sync),
+    /// The spec's plan, before the cloud's facts.
+    plan: Plan,
+    phases: Phases,
+    issued_leaves: Vec<String>,
+}
+
+/// What pre-flight found: the cluster's objects, the cloud's IDs for the spec's names, and
+/// servers the spec no longer has.
+struct Cloud {
+    inventory: cloud::Inventory,
+    resolved: preflight::Resolved,
+    surplus: Vec<String>,
+}
+
+/// What the network phase made that the servers need.
+struct Network {
+    server_group: String,
+    facts: Facts,
+}
+
+/// The plan with the cloud's facts, its user-data (base64, by node) and the cluster's API.
+struct Built {
+    plan: Plan,
+    user_data: BTreeMap<String, String>,
+    kube: Kube,
+}
+
+impl<'a> Run<'a> {
+    fn new(inputs: Inputs<'a>) -> Result<Run<'a>, UpError> {
+        let plan = crate::plan::plan(inputs.spec, inputs.secrets, inputs.env)?;
+        if !plan.deployable {
+            return Err(UpError::NotDeployable(plan.warnings.join("; ")));
+        }
+        Ok(Run {
+            api: &inputs.conn.api,
+            project_id: &inputs.conn.project_id,
+            secrets: inputs.secrets,
+            clock: inputs.clock,
+            entropy: inputs.entropy,
+            options: inputs.options,
+            report: inputs.report,
+            plan,
+            phases: Phases::default(),
+            issued_leaves: Vec::new(),
+        })
+    }
+
+    fn phase(&mut self, name: &'static str, announce: bool) {
+        self.phases.start(name);
+        if announce {
+            (self.report)(Event::Phase(name));
+        }
+    }
+
+    fn render_options(&self) -> crate::render::Options {
+        crate::render::Options {
+            gzip: self.options.gzip,
+        }
+    }
+
+    /// The plan with `facts`, compiled; leaves it issues are remembered for the caller.
+    fn compile(&mut self, facts: &Facts) -> Result<compile::Compiled, UpError> {
+        let plan = self.plan.clone().with_facts(facts);
+        let options = self.render_options();
+        let compiled = compile::build(plan, self.secrets, self.clock, self.entropy, options)?;
+        self.issued_leaves
+            .extend(compiled.issued_leaves.iter().cloned());
+        Ok(compiled)
+    }
+
+    /// Check the cloud before anything is created, user-data sizes included.
+    fn preflight(&mut self) -> Result<Cloud, UpError> {
+        let inventory = cloud::inventory(self.api, &self.plan.cluster_name, Purpose::Converge)?;
+        // The user-data's size must be checked before anything exists, but its real bytes
+        // need facts only creating ports and the floating IP reveals: compile once with
+        // placeholders as long as those facts.
+        let sized = self.compile(&placeholder_facts(&self.plan))?;
+        let sizes: Vec<(String, usize)> = sized
+            .user_data
+            .iter()
+            .map(|u| (u.node.clone(), u.base64_size()))
+            .collect();
+        let resolved = preflight::check(self.api, self.project_id, &self.plan, &inventory, &sizes)?
+            .map_err(UpError::Preflight)?;
+        let surplus = inventory
+            .servers
+            .keys()
+            .filter(|name| !self.plan.nodes.iter().any(|n| &n.name == *name))
+            .cloned()
+            .collect();
+        Ok(Cloud {
+            inventory,
+            resolved,
+            surplus,
+        })
+    }
+
+    /// Security groups, the masters' server group, ports and the floating IP; what Neutron
+    /// decided becomes the plan's facts.
+    fn network(&mut self, cloud: &mut Cloud) -> Result<Network, UpError> {
+        let (api, plan, report) = (self.api, &self.plan, self.report);
+        let inventory = &mut cloud.inventory;
+        let groups = converge::security_groups(api, plan, inventory, report)?;
+        let server_group = converge::server_group(api, plan, inventory, report)?;
+        converge::ports(api, plan, &cloud.resolved, &groups, inventory, report)?;
+        let fip = converge::floating_ip(api, plan, &cloud.resolved, inventory, report)?;
+        Ok(Network {
+            server_group,
+            facts: converge::facts(plan, inventory, fip),
+        })
+    }
+
+    /// The user-data from the plan with the cloud's facts; the state file and the admin
+    /// kubeconfig written beside the spec before any server exists.
+    fn build(&mut self, cloud: &Cloud, facts: Facts) -> Result<Built, UpError> {
+        let compiled = self.compile(&facts)?;
+        let state = converge::record(&compiled.plan, &cloud.inventory, &facts, &BTreeMap::new());
+        self.save_state(&state)?;
+        let kubeconfig = &self.options.kubeconfig_path;
+        crate::fsio::write_atomic(kubeconfig, compiled.admin_kubeconfig.as_bytes(), 0o600)
+            .map_err(write_error(kubeconfig))?;
+        let kube = kube_client(&compiled.plan, self.secrets)?;
+        let mut built = Built {
+            user_data: encode(&compiled.user_data),
+            plan: compiled.plan,
+            kube,
+        };
+        self.refresh_token(cloud, &mut built)?;
+        Ok(built)
+    }
+
+    /// Workers joining after the rendered token expired get a fresh one, made in the cluster
+    /// and rendered into their user-data only.
+    fn refresh_token(&mut self, cloud: &Cloud, built: &mut Built) -> Result<(), UpError> {
+        let new_workers: Vec<&str> = built
+            .plan
+            .nodes
+            .iter()
+            .filter(|n| n.role == Role::Worker && !cloud.inventory.servers.contains_key(&n.name))
+            .map(|n| n.name.as_str())
+            .collect();
+        if new_workers.is_empty() || !token::expired(&built.plan, &cloud.inventory, self.clock) {
+            return Ok(());
+        }
+        (self.report)(Event::Note(
+            "the rendered bootstrap token has expired: creating a fresh one for the new workers"
+                .into(),
+        ));
+        let mut fresh = self.secrets.clone();
+        fresh.bootstrap_token = pki::generate_token(self.entropy);
+        let expiration = token::fresh_expiration(&built.plan, self.clock);
+        built.kube.create_bootstrap_token(
+            &fresh.bootstrap_token.id,
+            fresh.bootstrap_token.secret.expose(),
+            expiration.as_deref(),
+        )?;
+        let mut plan = built.plan.clone();
+        plan.token_id = fresh.bootstrap_token.id.clone();
+        // The compiler builds whole clusters; only the new workers' documents are kept.
+        let options = self.render_options();
+        let rebuilt = compile::build(plan, &mut fresh, self.clock, self.entropy, options)?;
+        for (node, data) in encode(&rebuilt.user_data) {
+            if new_workers.contains(&node.as_str()) {
+                built.user_data.insert(node, data);
+            }
+        }
+        Ok(())
+    }
+
+    /// The missing servers, while the ports are finished; the state file gets their IDs.
+    fn servers(&mut self, cloud: &Cloud, net: &Network, built: &Built) -> Result<usize, UpError> {
+        let (api, plan, inventory) = (self.api, &built.plan, &cloud.inventory);
+        let concurrency = self.options.concurrency;
+        let (servers, ports) = std::thread::scope(|scope| {
+            let ports = scope.spawn(|| converge::finish_ports(api, plan, inventory, concurrency));
+            let servers = converge::servers(
+                api,
+                &converge::Placement {
+                    plan,
+                    resolved: &cloud.resolved,
+                    server_group_id: &net.server_group,
+                    inventory,
+                },
+                &built.user_data,
+                concurrency,
+                self.report,
+            );
+            (servers, ports.join().expect("port finishing thread"))
+        });
+        ports?;
+        let (server_ids, created) = servers?;
+        self.save_state(&converge::record(plan, inventory, &net.facts, &server_ids))?;
+        Ok(created)
+    }
+
+    /// Servers the spec no longer has, drained and deleted when asked to.
+    fn prune(&mut self, cloud: &Cloud, kube: &Kube) -> Result<Vec<String>, UpError> {
+        if !self.options.prune || cloud.surplus.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.phase("prune", true);
+        teardown::prune(
+            self.api,
+            kube,
+            &cloud.inventory,
+            &cloud.surplus,
+            self.report,
+        )
+    }
+
+    /// Only polls, until the nodes reach `options.until` or the timeout.
+    fn follow(&mut self, built: &Built) -> Result<follow::Followed, UpError> {
+        let o = self.options;
+        let watch = follow::Watch {
+            until: o.until,
+            timeout: o.timeout,
+            interval: o.poll_interval,
+        };
+        Ok(follow::follow(
+            self.api,
+            &built.plan,
+            Some(&built.kube),
+            watch,
+            self.report,
+        )?)
+    }
+
+    fn save_state(&self, state: &crate::up::state::Record) -> Result<(), UpError> {
+        let path = &self.options.record_path;
+        crate::up::state::save(path, state).map_err(write_error(path))
+    }
+}
+
 /// Placeholders as long as the real facts, so pre-flight's size check holds for them.
-fn placeholder_facts(plan: &Plan) -> record::Facts {
-    record::Facts {
+fn placeholder_facts(plan: &Plan) -> Facts {
+    Facts {
         admin_macs: if plan.admin_nic.is_some() {
             plan.nodes
                 .iter()
@@ -169,158 +457,6 @@ fn encode(user_data: &[crate::render::UserData]) -> BTreeMap<String, String> {
             )
         })
         .collect()
-}
-
-/// Bring the cluster to what the spec says. Secrets may gain leaf certificates (the caller
-/// saves them when `issued_leaves` is not empty).
-#[allow(clippy::too_many_arguments)]
-pub fn up(
-    conn: &Connection,
-    spec: &ClusterSpec,
-    secrets: &mut pki::Bundle,
-    env: &dyn Fn(&str) -> Option<String>,
-    clock: &dyn Clock,
-    entropy: &mut dyn Entropy,
-    options: &UpOptions,
-    report: &(dyn Fn(Event) + Sync),
-) -> Result<UpResult, UpError> {
-    let api = &conn.api;
-    let mut phase = Phases::default();
-    let render_options = crate::render::Options { gzip: options.gzip };
-    let draft = record::plan_with_facts(spec, secrets, env, &record::Facts::default())?;
-    if !draft.deployable {
-        return Err(UpError::NotDeployable(draft.warnings.join("; ")));
-    }
-    let cluster = draft.cluster_name.clone();
-
-    phase.start("pre-flight");
-    report(Event::Phase("pre-flight"));
-    let mut inventory = cloud::inventory(api, &cluster, Purpose::Converge)?;
-    let sized = record::plan_with_facts(spec, secrets, env, &placeholder_facts(&draft))?;
-    let sized = compile::build(sized, secrets, clock, entropy, render_options)?;
-    let sizes: Vec<(String, usize)> = sized
-        .user_data
-        .iter()
-        .map(|u| (u.node.clone(), u.base64_size()))
-        .collect();
-    let resolved = preflight::check(api, &conn.project_id, &draft, &inventory, &sizes)?
-        .map_err(UpError::Preflight)?;
-    let surplus: Vec<String> = inventory
-        .servers
-        .keys()
-        .filter(|name| !draft.nodes.iter().any(|n| &n.name == *name))
-        .cloned()
-        .collect();
-
-    phase.start("network");
-    report(Event::Phase("network"));
-    let groups = converge::security_groups(api, &draft, &mut inventory, report)?;
-    let server_group = converge::server_group(api, &draft, &mut inventory, report)?;
-    converge::ports(api, &draft, &resolved, &groups, &mut inventory, report)?;
-    let fip = converge::floating_ip(api, &draft, &resolved, &mut inventory, report)?;
-
-    // What Neutron decided goes into the plan before anything is built.
-    phase.start("build");
-    let facts = converge::facts(&draft, &inventory, fip);
-    let plan = record::plan_with_facts(spec, secrets, env, &facts)?;
-    let compiled = compile::build(plan, secrets, clock, entropy, render_options)?;
-    let mut issued_leaves = sized.issued_leaves;
-    issued_leaves.extend(compiled.issued_leaves.iter().cloned());
-    let plan = &compiled.plan;
-    let mut user_data = encode(&compiled.user_data);
-    let rec = converge::record(plan, &inventory, &facts, &BTreeMap::new());
-    record::save(&options.record_path, &rec).map_err(write_error(&options.record_path))?;
-    crate::fsio::write_atomic(
-        &options.kubeconfig_path,
-        compiled.admin_kubeconfig.as_bytes(),
-        0o600,
-    )
-    .map_err(write_error(&options.kubeconfig_path))?;
-    let kube = kube_client(plan, secrets)?;
-
-    // Workers joining after the rendered token expired get a fresh one.
-    let new_workers: Vec<&str> = plan
-        .nodes
-        .iter()
-        .filter(|n| n.role == Role::Worker && !inventory.servers.contains_key(&n.name))
-        .map(|n| n.name.as_str())
-        .collect();
-    if !new_workers.is_empty() && token::expired(plan, &inventory, clock) {
-        report(Event::Note(
-            "the rendered bootstrap token has expired: creating a fresh one for the new workers"
-                .into(),
-        ));
-        let mut fresh = secrets.clone();
-        fresh.bootstrap_token = pki::generate_token(entropy);
-        let expiration = token::fresh_expiration(plan, clock);
-        kube.create_bootstrap_token(
-            &fresh.bootstrap_token.id,
-            fresh.bootstrap_token.secret.expose(),
-            expiration.as_deref(),
-        )?;
-        let mut fresh_plan = compiled.plan.clone();
-        fresh_plan.token_id = fresh.bootstrap_token.id.clone();
-        let rebuilt = compile::build(fresh_plan, &mut fresh, clock, entropy, render_options)?;
-        for u in encode(&rebuilt.user_data) {
-            if new_workers.contains(&u.0.as_str()) {
-                user_data.insert(u.0, u.1);
-            }
-        }
-    }
-
-    phase.start("servers");
-    report(Event::Phase("servers"));
-    let (servers, ports) = std::thread::scope(|scope| {
-        let ports =
-            scope.spawn(|| converge::finish_ports(api, plan, &inventory, options.concurrency));
-        let servers = converge::servers(
-            api,
-            plan,
-            &resolved,
-            &server_group,
-            &inventory,
-            &user_data,
-            options.concurrency,
-            report,
-        );
-        (servers, ports.join().expect("port finishing thread"))
-    });
-    ports?;
-    let (server_ids, created_servers) = servers?;
-    let rec = converge::record(plan, &inventory, &facts, &server_ids);
-    record::save(&options.record_path, &rec).map_err(write_error(&options.record_path))?;
-
-    let mut pruned = Vec::new();
-    if options.prune && !surplus.is_empty() {
-        phase.start("prune");
-        report(Event::Phase("prune"));
-        pruned = teardown::prune(api, &kube, &inventory, &surplus, report)?;
-    }
-
-    phase.start("follow");
-    report(Event::Phase("follow"));
-    let followed = follow::follow(
-        api,
-        plan,
-        Some(&kube),
-        options.until,
-        options.timeout,
-        options.poll_interval,
-        report,
-    )?;
-    Ok(UpResult {
-        created_servers,
-        surplus: surplus
-            .into_iter()
-            .filter(|s| !pruned.contains(s))
-            .collect(),
-        pruned,
-        followed,
-        calls: api.calls(),
-        issued_leaves,
-        phases: phase.finish(),
-        api_server: plan.admin_server.clone(),
-    })
 }
 
 /// Wall time per phase.

@@ -39,7 +39,7 @@ pub fn down(
     }
     let mut removed = Removed::default();
     let server_ids: Vec<&String> = inventory.servers.values().map(|s| &s.id).collect();
-    let deleted = super::converge::parallel(&server_ids, 8, |id| nova::delete_server(api, id));
+    let deleted = crate::up::pool::parallel(&server_ids, 8, |id| nova::delete_server(api, id));
     for (name, r) in inventory.servers.keys().zip(deleted) {
         if r? {
             removed.servers += 1;
@@ -71,7 +71,7 @@ pub fn down(
     }
     let ports: Vec<(&String, &neutron::Port)> = inventory.ports.iter().collect();
     let deleted =
-        super::converge::parallel(&ports, 8, |(_, p)| neutron::delete(api, "ports", &p.id));
+        crate::up::pool::parallel(&ports, 8, |(_, p)| neutron::delete(api, "ports", &p.id));
     for ((name, _), r) in ports.iter().zip(deleted) {
         if r? {
             removed.ports += 1;
