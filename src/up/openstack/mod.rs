@@ -10,6 +10,7 @@ pub mod converge;
 pub mod design;
 pub mod follow;
 pub mod preflight;
+mod rules;
 pub mod teardown;
 mod token;
 
@@ -24,7 +25,6 @@ use crate::providers::openstack::keystone::KeystoneError;
 use crate::spec::ClusterSpec;
 use crate::up::kube::{Kube, KubeError};
 use crate::up::progress::NodeState;
-use base64::Engine;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -216,10 +216,10 @@ struct Network {
     facts: Facts,
 }
 
-/// The plan with the cloud's facts, its user-data (base64, by node) and the cluster's API.
+/// The plan with the cloud's facts, its user-data by node and the cluster's API.
 struct Built {
     plan: Plan,
-    user_data: BTreeMap<String, String>,
+    user_data: BTreeMap<String, Vec<u8>>,
     kube: Kube,
 }
 
@@ -319,7 +319,7 @@ impl<'a> Run<'a> {
             .map_err(write_error(kubeconfig))?;
         let kube = kube_client(&compiled.plan, self.secrets)?;
         let mut built = Built {
-            user_data: encode(&compiled.user_data),
+            user_data: by_node(compiled.user_data),
             plan: compiled.plan,
             kube,
         };
@@ -357,7 +357,7 @@ impl<'a> Run<'a> {
         // The compiler builds whole clusters; only the new workers' documents are kept.
         let options = self.render_options();
         let rebuilt = compile::build(plan, &mut fresh, self.clock, self.entropy, options)?;
-        for (node, data) in encode(&rebuilt.user_data) {
+        for (node, data) in by_node(rebuilt.user_data) {
             if new_workers.contains(&node.as_str()) {
                 built.user_data.insert(node, data);
             }
@@ -447,16 +447,9 @@ fn placeholder_facts(plan: &Plan) -> Facts {
     }
 }
 
-fn encode(user_data: &[crate::render::UserData]) -> BTreeMap<String, String> {
-    user_data
-        .iter()
-        .map(|u| {
-            (
-                u.node.clone(),
-                base64::engine::general_purpose::STANDARD.encode(&u.bytes),
-            )
-        })
-        .collect()
+/// Each node's user-data bytes, by name.
+fn by_node(user_data: Vec<crate::render::UserData>) -> BTreeMap<String, Vec<u8>> {
+    user_data.into_iter().map(|u| (u.node, u.bytes)).collect()
 }
 
 /// Wall time per phase.

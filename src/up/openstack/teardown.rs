@@ -5,7 +5,8 @@
 use super::cloud::{self, Inventory};
 use super::{Event, UpError};
 use crate::providers::openstack::api::{Api, Purpose};
-use crate::providers::openstack::{neutron, nova};
+use crate::providers::openstack::neutron::{self, Kind};
+use crate::providers::openstack::nova;
 use crate::up::progress;
 use std::time::{Duration, Instant};
 
@@ -61,7 +62,7 @@ pub fn down(
         std::thread::sleep(Duration::from_secs(1));
     }
     for fip in &inventory.floating_ips {
-        if neutron::delete(api, "floatingips", &fip.id)? {
+        if neutron::delete(api, Kind::FloatingIp, &fip.id)? {
             removed.floating_ips += 1;
             report(Event::Deleted {
                 kind: "floating IP",
@@ -71,7 +72,7 @@ pub fn down(
     }
     let ports: Vec<(&String, &neutron::Port)> = inventory.ports.iter().collect();
     let deleted =
-        crate::up::pool::parallel(&ports, 8, |(_, p)| neutron::delete(api, "ports", &p.id));
+        crate::up::pool::parallel(&ports, 8, |(_, p)| neutron::delete(api, Kind::Port, &p.id));
     for ((name, _), r) in ports.iter().zip(deleted) {
         if r? {
             removed.ports += 1;
@@ -82,7 +83,7 @@ pub fn down(
         }
     }
     for dup in duplicate_ports(api, cluster, &inventory)? {
-        neutron::delete(api, "ports", &dup.id)?;
+        neutron::delete(api, Kind::Port, &dup.id)?;
         removed.ports += 1;
     }
     if let Some(group) = &inventory.server_group {
@@ -99,7 +100,7 @@ pub fn down(
         }
     }
     for (name, g) in &inventory.groups {
-        if neutron::delete(api, "security-groups", &g.id)? {
+        if neutron::delete(api, Kind::SecurityGroup, &g.id)? {
             removed.security_groups += 1;
             report(Event::Deleted {
                 kind: "security group",
@@ -126,7 +127,7 @@ pub fn prune(
         for nic in [super::design::Nic::Cluster, super::design::Nic::Admin] {
             if let Some(p) = inventory.ports.get(&super::design::port_name(name, nic)) {
                 // Nova may still hold the port for a moment; Neutron detaches it.
-                neutron::delete(api, "ports", &p.id)?;
+                neutron::delete(api, Kind::Port, &p.id)?;
             }
         }
         report(Event::Deleted {
