@@ -2,7 +2,7 @@
 //! certificate and only the cluster CA trusted: `/readyz`, the nodes' Ready condition, a fresh
 //! bootstrap token for late workers, and cordon/evict/delete for pruned ones.
 
-use crate::providers::openstack::api::error_chain;
+use crate::providers::http_error::{self, error_chain};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -77,14 +77,10 @@ impl Kube {
         if (200..300).contains(&status) {
             Ok(text)
         } else {
-            let message = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v["message"].as_str().map(str::to_string))
-                .unwrap_or_else(|| text.chars().take(200).collect());
             Err(KubeError::Status {
                 url,
                 status,
-                message,
+                message: http_error::message(&text),
             })
         }
     }

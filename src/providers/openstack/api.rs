@@ -5,6 +5,7 @@
 //! looks before it creates again (see `neutron`/`nova`).
 
 use super::Sensitive;
+use crate::providers::http_error::{self, error_chain};
 use reqwest::Method;
 use reqwest::blocking::Client;
 use serde::de::DeserializeOwned;
@@ -234,7 +235,7 @@ impl Api {
                 method: method.to_string(),
                 url,
                 status,
-                message: error_message(&text),
+                message: http_error::message(&text),
                 retry_after,
             });
         }
@@ -375,37 +376,6 @@ pub(super) fn field<T: DeserializeOwned>(
     })
 }
 
-/// reqwest's error with its sources ("connection reset by peer" sits a few levels down).
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
-/// The human part of an OpenStack error body: Nova `{"badRequest": {"message"}}`, Neutron
-/// `{"NeutronError": {"message"}}`, Keystone `{"error": {"message"}}`, else the text start.
-fn error_message(body: &str) -> String {
-    if let Ok(v) = serde_json::from_str::<Value>(body)
-        && let Some(obj) = v.as_object()
-    {
-        for inner in obj.values() {
-            if let Some(m) = inner.get("message").and_then(Value::as_str) {
-                return m.to_string();
-            }
-        }
-    }
-    body.chars()
-        .take(200)
-        .collect::<String>()
-        .trim()
-        .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,18 +491,5 @@ mod tests {
             |_| false,
         );
         assert_eq!(failed.unwrap_err().status(), Some(409));
-    }
-
-    #[test]
-    fn error_bodies_give_their_message() {
-        assert_eq!(
-            error_message(r#"{"NeutronError": {"type": "X", "message": "Quota exceeded"}}"#),
-            "Quota exceeded"
-        );
-        assert_eq!(
-            error_message(r#"{"badRequest": {"message": "Invalid flavor", "code": 400}}"#),
-            "Invalid flavor"
-        );
-        assert_eq!(error_message("plain text"), "plain text");
     }
 }

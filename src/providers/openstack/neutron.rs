@@ -240,17 +240,16 @@ pub fn floating_ips(api: &Api, filter: Filter) -> Result<Vec<FloatingIp>, ApiErr
     list(api, Kind::FloatingIp, filter)
 }
 
+/// Everything but RFC 3986's unreserved characters is escaped in a query value.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encode one query value.
 pub fn q(value: &str) -> String {
-    let mut out = String::new();
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(value, QUERY_VALUE).to_string()
 }
 
 pub fn networks_named(api: &Api, name: &str) -> Result<Vec<Network>, ApiError> {
@@ -365,4 +364,16 @@ pub fn associate_floating_ip(api: &Api, id: &str, port_id: &str) -> Result<(), A
 /// Delete one object; `Ok(false)` when it was already gone.
 pub fn delete(api: &Api, kind: Kind, id: &str) -> Result<bool, ApiError> {
     api.delete(Service::Network, &format!("/{}/{id}", kind.collection()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_keep_only_unreserved_characters() {
+        assert_eq!(q("k8sgen-cluster=demo"), "k8sgen-cluster%3Ddemo");
+        assert_eq!(q("a b/c_d.e~é"), "a%20b%2Fc_d.e~%C3%A9");
+        assert_eq!(Filter::Tag("x&y").query(), "tags=x%26y");
+    }
 }
