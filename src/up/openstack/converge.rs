@@ -329,12 +329,7 @@ pub fn servers(
     concurrency: usize,
     report: &(dyn Fn(Event) + Sync),
 ) -> Result<(BTreeMap<String, String>, usize), UpError> {
-    let Placement {
-        plan,
-        resolved,
-        server_group_id,
-        inventory,
-    } = *placement;
+    let plan = placement.plan;
     let tag = design::cluster_tag(&plan.cluster_name);
     // One fresh look just before creating: a create sent by an interrupted run may have
     // landed since the inventory was read.
@@ -353,61 +348,27 @@ pub fn servers(
     report(Event::ServersToCreate {
         total: missing.len(),
     });
-    let results = parallel(
-        &missing,
-        concurrency,
-        |node| -> Result<(String, String), ApiError> {
-            let port_ids: Vec<String> = design::nics(plan)
-                .into_iter()
-                .map(|nic| {
-                    inventory.ports[&design::port_name(&node.name, nic)]
-                        .id
-                        .clone()
-                })
-                .collect();
-            let place = ServerPlace {
-                image_id: &resolved.image_id,
-                flavor_id: &resolved.flavor_ids[&node.flavor],
-                port_ids,
-                server_group_id: Some(server_group_id),
-            };
-            let (request, group) =
-                design::server_request(plan, node, &place, &user_data[&node.name]);
-            // Group members scheduled at the same moment can both pick a host, fail Nova's
-            // late anti-affinity check and run out of retries; one at a time they cannot.
-            let _gate = node
-                .role
-                .is_master()
-                .then(|| master_gate.lock().expect("gate"));
-            // The first look is the list above; only after a failed create look again.
-            let first_look = std::cell::Cell::new(true);
-            let (id, _) = converge(
-                &api.retry,
-                || {
-                    if first_look.replace(false) {
-                        return Ok(None);
-                    }
-                    Ok(nova::servers_tagged(api, &tag, Purpose::Converge)?
-                        .into_iter()
-                        .find(|s| s.name == node.name)
-                        .map(|s| s.id))
-                },
-                || nova::create_server(api, &request, group),
-            )?;
-            if node.role.is_master() && !wait_placed(api, &id)? {
-                report(Event::Note(format!(
-                    "Nova has not placed {} after {} s; the next master is sent anyway and \
-                     may be refused by the anti-affinity check",
-                    node.name,
-                    PLACE_WAIT.as_secs()
-                )));
-            }
-            report(Event::ServerCreated {
-                node: node.name.clone(),
-            });
-            Ok((node.name.clone(), id))
-        },
-    );
+    let results = parallel(&missing, concurrency, |node| {
+        // Group members scheduled at the same moment can both pick a host, fail Nova's
+        // late anti-affinity check and run out of retries; one at a time they cannot.
+        let _gate = node
+            .role
+            .is_master()
+            .then(|| master_gate.lock().expect("gate"));
+        let id = create_server(api, placement, node, &user_data[&node.name])?;
+        if node.role.is_master() && !wait_placed(api, &id)? {
+            report(Event::Note(format!(
+                "Nova has not placed {} after {} s; the next master is sent anyway and \
+                 may be refused by the anti-affinity check",
+                node.name,
+                PLACE_WAIT.as_secs()
+            )));
+        }
+        report(Event::ServerCreated {
+            node: node.name.clone(),
+        });
+        Ok::<_, ApiError>((node.name.clone(), id))
+    });
     let created = results.len();
     let mut ids = existing;
     for r in results {
@@ -415,6 +376,53 @@ pub fn servers(
         ids.insert(name, id);
     }
     Ok((ids, created))
+}
+
+/// Create `node`'s server unless a look after a failed create finds it; its ID.
+fn create_server(
+    api: &Api,
+    placement: &Placement,
+    node: &NodePlan,
+    user_data: &[u8],
+) -> Result<String, ApiError> {
+    let Placement {
+        plan,
+        resolved,
+        server_group_id,
+        inventory,
+    } = *placement;
+    let port_ids: Vec<String> = design::nics(plan)
+        .into_iter()
+        .map(|nic| {
+            inventory.ports[&design::port_name(&node.name, nic)]
+                .id
+                .clone()
+        })
+        .collect();
+    let place = ServerPlace {
+        image_id: &resolved.image_id,
+        flavor_id: &resolved.flavor_ids[&node.flavor],
+        port_ids,
+        server_group_id: Some(server_group_id),
+    };
+    let (request, group) = design::server_request(plan, node, &place, user_data);
+    let tag = design::cluster_tag(&plan.cluster_name);
+    // The first look is the list `servers` made; only after a failed create look again.
+    let first_look = std::cell::Cell::new(true);
+    let (id, _) = converge(
+        &api.retry,
+        || {
+            if first_look.replace(false) {
+                return Ok(None);
+            }
+            Ok(nova::servers_tagged(api, &tag, Purpose::Converge)?
+                .into_iter()
+                .find(|s| s.name == node.name)
+                .map(|s| s.id))
+        },
+        || nova::create_server(api, &request, group),
+    )?;
+    Ok(id)
 }
 
 /// The record of everything the cluster has now.

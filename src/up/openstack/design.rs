@@ -127,73 +127,79 @@ pub fn rules(plan: &Plan, group: Group) -> Vec<RuleSpec> {
     };
     let mut r = vec![egress(false), egress(true)];
     match group {
-        Group::Node => {
-            r.push(ingress(
-                Some("icmp"),
-                None,
-                Remote::Any,
-                "ping and path-MTU discovery",
-            ));
-            r.push(ingress(
-                Some("tcp"),
-                Some((10250, 10250)),
-                Remote::Group(Group::Node),
-                "kubelet API (logs, exec, metrics)",
-            ));
-            if plan.kube_router_bgp {
-                r.push(ingress(
-                    Some("tcp"),
-                    Some((179, 179)),
-                    Remote::Group(Group::Node),
-                    "kube-router BGP between nodes",
-                ));
-                r.push(ingress(
-                    Some("4"),
-                    None,
-                    Remote::Group(Group::Node),
-                    "kube-router IP-in-IP tunnels across subnets",
-                ));
-            }
-            r.push(ingress(
-                None,
-                None,
-                Remote::Cidr(plan.pod_subnet.to_string()),
-                "pod-to-pod traffic, routed without encapsulation inside the subnet",
-            ));
-            for cidr in &plan.openstack.servers.ssh_from {
-                r.push(ingress(
-                    Some("tcp"),
-                    Some((22, 22)),
-                    Remote::Cidr(cidr.clone()),
-                    "SSH, as the spec asks",
-                ));
-            }
-            if plan.openstack.load_balancer.is_some() {
-                r.push(ingress(
-                    Some("tcp"),
-                    Some((30000, 32767)),
-                    Remote::Cidr(plan.openstack.cluster_cidr.to_string()),
-                    "NodePorts behind Octavia load balancers",
-                ));
-            }
-        }
-        Group::Master => {
-            r.push(ingress(
-                Some("tcp"),
-                Some((6443, 6443)),
-                Remote::Any,
-                "Kubernetes API",
-            ));
-            r.push(ingress(
-                Some("tcp"),
-                Some((2379, 2380)),
-                Remote::Group(Group::Master),
-                "etcd clients and peers between masters",
-            ));
-        }
+        Group::Node => node_rules(plan, &mut r),
+        Group::Master => master_rules(&mut r),
     }
     r.sort();
     r
+}
+
+/// Every node's ingress: kubelet, pod traffic, kube-router, and what the spec opens.
+fn node_rules(plan: &Plan, r: &mut Vec<RuleSpec>) {
+    r.push(ingress(
+        Some("icmp"),
+        None,
+        Remote::Any,
+        "ping and path-MTU discovery",
+    ));
+    r.push(ingress(
+        Some("tcp"),
+        Some((10250, 10250)),
+        Remote::Group(Group::Node),
+        "kubelet API (logs, exec, metrics)",
+    ));
+    if plan.kube_router_bgp {
+        r.push(ingress(
+            Some("tcp"),
+            Some((179, 179)),
+            Remote::Group(Group::Node),
+            "kube-router BGP between nodes",
+        ));
+        r.push(ingress(
+            Some("4"),
+            None,
+            Remote::Group(Group::Node),
+            "kube-router IP-in-IP tunnels across subnets",
+        ));
+    }
+    r.push(ingress(
+        None,
+        None,
+        Remote::Cidr(plan.pod_subnet.to_string()),
+        "pod-to-pod traffic, routed without encapsulation inside the subnet",
+    ));
+    for cidr in &plan.openstack.servers.ssh_from {
+        r.push(ingress(
+            Some("tcp"),
+            Some((22, 22)),
+            Remote::Cidr(cidr.clone()),
+            "SSH, as the spec asks",
+        ));
+    }
+    if plan.openstack.load_balancer.is_some() {
+        r.push(ingress(
+            Some("tcp"),
+            Some((30000, 32767)),
+            Remote::Cidr(plan.openstack.cluster_cidr.to_string()),
+            "NodePorts behind Octavia load balancers",
+        ));
+    }
+}
+
+/// The masters' ingress on top: the API and etcd.
+fn master_rules(r: &mut Vec<RuleSpec>) {
+    r.push(ingress(
+        Some("tcp"),
+        Some((6443, 6443)),
+        Remote::Any,
+        "Kubernetes API",
+    ));
+    r.push(ingress(
+        Some("tcp"),
+        Some((2379, 2380)),
+        Remote::Group(Group::Master),
+        "etcd clients and peers between masters",
+    ));
 }
 
 /// The Neutron request of a designed rule in group `group_id`.
