@@ -312,7 +312,10 @@ pub fn converge<T>(
         retry,
         &mut slot,
         |slot, _| {
-            *slot = find()?.map(|found| (found, false));
+            // Once made, nothing is missing: no look after a create that worked.
+            if slot.is_none() {
+                *slot = find()?.map(|found| (found, false));
+            }
             Ok(if slot.is_some() { vec![] } else { vec![()] })
         },
         |slot, _| {
@@ -444,6 +447,27 @@ mod tests {
         .unwrap();
         assert_eq!((v, created, creates), (7, false, 1));
         assert!(made);
+    }
+
+    /// A create that worked is the end: no further look (each would be one more call).
+    #[test]
+    fn converge_does_not_look_after_a_create_that_worked() {
+        let p = RetryPolicy {
+            attempts: 4,
+            first_delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
+        };
+        let looks = std::cell::Cell::new(0);
+        let made = converge(
+            &p,
+            || {
+                looks.set(looks.get() + 1);
+                Ok(None)
+            },
+            || Ok(7),
+        )
+        .unwrap();
+        assert_eq!((made, looks.get()), ((7, true), 1));
     }
 
     #[test]
