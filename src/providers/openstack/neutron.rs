@@ -148,6 +148,21 @@ impl Kind {
     }
 }
 
+/// A security group to create (Neutron adds its two default egress rules).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SecurityGroupRequest {
+    pub name: String,
+    pub description: String,
+}
+
+/// A floating IP to create on `floating_network_id`, bound to `port_id`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FloatingIpRequest {
+    pub floating_network_id: String,
+    pub port_id: String,
+    pub description: String,
+}
+
 /// A fixed address asked of Neutron; without a subnet Neutron picks the subnet.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct FixedIpRequest {
@@ -310,23 +325,19 @@ pub fn create_rules(api: &Api, rules: &[RuleRequest]) -> Result<Vec<Rule>, ApiEr
 
 pub fn create_security_group(
     api: &Api,
-    name: &str,
-    description: &str,
+    group: &SecurityGroupRequest,
 ) -> Result<SecurityGroup, ApiError> {
-    let body = json!({"security_group": {"name": name, "description": description}});
+    let body = json!({ "security_group": group });
     create(api, Kind::SecurityGroup, body, Kind::SecurityGroup.one())
 }
 
-pub fn create_floating_ip(
-    api: &Api,
-    network_id: &str,
-    port_id: &str,
-    description: &str,
-) -> Result<FloatingIp, ApiError> {
-    let body = json!({"floatingip": {
-        "floating_network_id": network_id, "port_id": port_id, "description": description,
-    }});
-    create(api, Kind::FloatingIp, body, Kind::FloatingIp.one())
+pub fn create_floating_ip(api: &Api, ip: &FloatingIpRequest) -> Result<FloatingIp, ApiError> {
+    create(
+        api,
+        Kind::FloatingIp,
+        json!({ "floatingip": ip }),
+        Kind::FloatingIp.one(),
+    )
 }
 
 /// POST `body` to `kind`'s collection; the answer under `key`.

@@ -112,8 +112,16 @@ pub fn server_groups(api: &Api) -> Result<Vec<ServerGroup>, ApiError> {
     )
 }
 
-pub fn create_server_group(api: &Api, name: &str, policy: &str) -> Result<ServerGroup, ApiError> {
-    let body = json!({"server_group": {"name": name, "policy": policy}});
+/// A server group to create.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ServerGroupRequest {
+    pub name: String,
+    /// `anti-affinity`, `soft-anti-affinity`, ...
+    pub policy: String,
+}
+
+pub fn create_server_group(api: &Api, group: &ServerGroupRequest) -> Result<ServerGroup, ApiError> {
+    let body = json!({ "server_group": group });
     field(
         api.create(Service::Compute, "/os-server-groups", &body)?,
         "server_group",

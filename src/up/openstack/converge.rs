@@ -38,7 +38,13 @@ pub fn security_groups(
                         .into_iter()
                         .find(|g| g.name == name))
                 },
-                || neutron::create_security_group(api, &name, &marker),
+                || {
+                    let request = neutron::SecurityGroupRequest {
+                        name: name.clone(),
+                        description: marker.clone(),
+                    };
+                    neutron::create_security_group(api, &request)
+                },
             )?,
         };
         if created {
@@ -86,7 +92,13 @@ pub fn server_group(
                     .into_iter()
                     .find(|g| g.name == name))
             },
-            || nova::create_server_group(api, &name, policy),
+            || {
+                let request = nova::ServerGroupRequest {
+                    name: name.clone(),
+                    policy: policy.into(),
+                };
+                nova::create_server_group(api, &request)
+            },
         )?,
     };
     if created {
@@ -273,7 +285,14 @@ pub fn floating_ip(
                     .into_iter()
                     .next())
             },
-            || neutron::create_floating_ip(api, &network, &port.id, &marker),
+            || {
+                let request = neutron::FloatingIpRequest {
+                    floating_network_id: network.clone(),
+                    port_id: port.id.clone(),
+                    description: marker.clone(),
+                };
+                neutron::create_floating_ip(api, &request)
+            },
         )?,
     };
     if created {
