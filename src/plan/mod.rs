@@ -7,6 +7,7 @@
 //! before bundles are built.
 
 mod addresses;
+pub mod facts;
 mod leaves;
 mod types;
 

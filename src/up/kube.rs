@@ -2,7 +2,7 @@
 //! certificate and only the cluster CA trusted: `/readyz`, the nodes' Ready condition, a fresh
 //! bootstrap token for late workers, and cordon/evict/delete for pruned ones.
 
-use crate::providers::openstack::api::error_chain;
+use crate::providers::http_error::{self, error_chain};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -77,14 +77,10 @@ impl Kube {
         if (200..300).contains(&status) {
             Ok(text)
         } else {
-            let message = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v["message"].as_str().map(str::to_string))
-                .unwrap_or_else(|| text.chars().take(200).collect());
             Err(KubeError::Status {
                 url,
                 status,
-                message,
+                message: http_error::message(&text),
             })
         }
     }
@@ -132,24 +128,29 @@ impl Kube {
     }
 
     /// Create a bootstrap token Secret the way `kubeadm token create` does, for workers that
-    /// join after the rendered token expired. `expiration` is RFC 3339.
+    /// join after the rendered token expired. `expiration` is RFC 3339;
+    /// `None` never expires.
     pub fn create_bootstrap_token(
         &self,
         id: &str,
         secret: &str,
-        expiration: &str,
+        expiration: Option<&str>,
     ) -> Result<(), KubeError> {
-        let body = json!({
+        let mut body = json!({
             "apiVersion": "v1", "kind": "Secret",
             "metadata": {"name": format!("bootstrap-token-{id}"), "namespace": "kube-system"},
             "type": "bootstrap.kubernetes.io/token",
             "stringData": {
-                "token-id": id, "token-secret": secret, "expiration": expiration,
+                "token-id": id, "token-secret": secret,
                 "description": "k8sgen up: workers added after the first token expired",
                 "usage-bootstrap-authentication": "true", "usage-bootstrap-signing": "true",
                 "auth-extra-groups": "system:bootstrappers:kubeadm:default-node-token",
             },
         });
+        // No `expiration` is how kubeadm writes a token that never expires (`tokenTTL: 0`).
+        if let Some(expiration) = expiration {
+            body["stringData"]["expiration"] = json!(expiration);
+        }
         self.send(
             reqwest::Method::POST,
             "/api/v1/namespaces/kube-system/secrets",

@@ -4,5 +4,7 @@
 
 pub mod kube;
 pub mod openstack;
+pub mod pool;
 pub mod progress;
 pub mod qemu;
+pub mod state;

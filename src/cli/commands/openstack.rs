@@ -61,7 +61,7 @@ fn up_options(args: &UpArgs) -> os::UpOptions {
         timeout: Duration::from_secs(args.timeout),
         poll_interval: Duration::from_secs(o.poll_interval.max(1)),
         prune: o.prune,
-        record_path: os::record::path_for(file),
+        record_path: crate::up::state::path_for(file),
         kubeconfig_path: dir.join("admin.kubeconfig"),
     }
 }
@@ -75,16 +75,16 @@ pub fn up_openstack(args: UpArgs) -> Result<ExitStatus> {
     let options = up_options(&args);
     let display = Display::new(args.openstack.output == OutputFormat::Json);
     let started = std::time::Instant::now();
-    let result = os::up(
-        &conn,
-        &spec,
-        &mut bundle,
-        &env_lookup,
-        &SystemClock,
-        &mut OsEntropy,
-        &options,
-        &|e| display.show(e),
-    );
+    let result = os::up(os::Inputs {
+        conn: &conn,
+        spec: &spec,
+        secrets: &mut bundle,
+        env: &env_lookup,
+        clock: &SystemClock,
+        entropy: &mut OsEntropy,
+        options: &options,
+        report: &|e| display.show(e),
+    });
     display.finish();
     let result = result.map_err(up_failure)?;
     // Leaves issued before a failure are in the user-data already sent: keep them.

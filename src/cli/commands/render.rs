@@ -87,12 +87,12 @@ fn compile_for_render(
     spec: &crate::spec::ClusterSpec,
     bundle: &mut Bundle,
 ) -> Result<Compiled> {
-    use crate::up::openstack::record;
+    use crate::up::state;
     let Some(file) = &args.file else {
         return run_compile(spec, bundle, args.gzip);
     };
-    let path = record::path_for(file);
-    let recorded = record::load(&path)
+    let path = state::path_for(file);
+    let recorded = state::load(&path)
         .map_err(|e| Failure::user(format!("cannot read {}", path.display())).cause(e))?
         .filter(|r| r.cluster == spec.name);
     let Some(recorded) = recorded else {
@@ -102,8 +102,9 @@ fn compile_for_render(
         "note: using what `up` recorded in {} (admin MACs, floating IP)",
         path.display()
     );
-    let plan = record::plan_with_facts(spec, bundle, &env_lookup, &recorded.facts)
-        .map_err(|e| Failure::internal("cannot plan the cluster").cause(e))?;
+    let plan = crate::plan::plan(spec, bundle, &env_lookup)
+        .map_err(|e| Failure::internal("cannot plan the cluster").cause(e))?
+        .with_facts(&recorded.facts);
     crate::compile::build(
         plan,
         bundle,

@@ -5,6 +5,7 @@
 //! looks before it creates again (see `neutron`/`nova`).
 
 use super::Sensitive;
+use crate::providers::http_error::{self, error_chain};
 use reqwest::Method;
 use reqwest::blocking::Client;
 use serde::de::DeserializeOwned;
@@ -234,7 +235,7 @@ impl Api {
                 method: method.to_string(),
                 url,
                 status,
-                message: error_message(&text),
+                message: http_error::message(&text),
                 retry_after,
             });
         }
@@ -306,16 +307,59 @@ pub fn converge<T>(
     mut find: impl FnMut() -> Result<Option<T>, ApiError>,
     mut create: impl FnMut() -> Result<T, ApiError>,
 ) -> Result<(T, bool), ApiError> {
-    let mut n = 0;
+    let mut slot: Option<(T, bool)> = None;
+    converge_batch(
+        retry,
+        &mut slot,
+        |slot, _| {
+            // Once made, nothing is missing: no look after a create that worked.
+            if slot.is_none() {
+                *slot = find()?.map(|found| (found, false));
+            }
+            Ok(if slot.is_some() { vec![] } else { vec![()] })
+        },
+        |slot, _| {
+            *slot = Some((create()?, true));
+            Ok(())
+        },
+        |_| false,
+    )?;
+    Ok(slot.expect("converge ends with the thing found or made"))
+}
+
+/// Whether `missing` should ask the cloud again or may trust what `known` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Look {
+    /// First round, or after a create that worked: `known` is up to date.
+    Known,
+    /// After a failed create that may have happened after all: list again.
+    Again,
+}
+
+/// The batch form of `converge`: `missing` says what `known` still lacks (listing the
+/// cloud again into `known` when told to), `create` makes a batch of it and records what it
+/// made in `known`; until nothing is missing. A create failing transiently (or as `retry_also`
+/// says) is retried after a pause, only for what a fresh look still finds missing.
+pub fn converge_batch<S, R>(
+    retry: &RetryPolicy,
+    known: &mut S,
+    mut missing: impl FnMut(&mut S, Look) -> Result<Vec<R>, ApiError>,
+    mut create: impl FnMut(&mut S, Vec<R>) -> Result<(), ApiError>,
+    retry_also: impl Fn(&ApiError) -> bool,
+) -> Result<(), ApiError> {
+    let mut attempt = 0;
+    let mut look = Look::Known;
     loop {
-        if let Some(found) = find()? {
-            return Ok((found, false));
+        let todo = missing(known, look)?;
+        if todo.is_empty() {
+            return Ok(());
         }
-        match create() {
-            Ok(made) => return Ok((made, true)),
-            Err(e) if e.transient() && n + 1 < retry.attempts => {
-                std::thread::sleep(retry.delay(n, &e));
-                n += 1;
+        match create(known, todo) {
+            Ok(()) => look = Look::Known,
+            Err(e) if (e.transient() || retry_also(&e)) && attempt + 1 < retry.attempts => {
+                std::thread::sleep(retry.delay(attempt, &e));
+                attempt += 1;
+                look = Look::Again;
             }
             Err(e) => return Err(e),
         }
@@ -333,37 +377,6 @@ pub(super) fn field<T: DeserializeOwned>(
         url: url.to_string(),
         detail: format!("`{key}`: {e}"),
     })
-}
-
-/// reqwest's error with its sources ("connection reset by peer" sits a few levels down).
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
-/// The human part of an OpenStack error body: Nova `{"badRequest": {"message"}}`, Neutron
-/// `{"NeutronError": {"message"}}`, Keystone `{"error": {"message"}}`, else the text start.
-fn error_message(body: &str) -> String {
-    if let Ok(v) = serde_json::from_str::<Value>(body)
-        && let Some(obj) = v.as_object()
-    {
-        for inner in obj.values() {
-            if let Some(m) = inner.get("message").and_then(Value::as_str) {
-                return m.to_string();
-            }
-        }
-    }
-    body.chars()
-        .take(200)
-        .collect::<String>()
-        .trim()
-        .to_string()
 }
 
 #[cfg(test)]
@@ -436,16 +449,71 @@ mod tests {
         assert!(made);
     }
 
+    /// A create that worked is the end: no further look (each would be one more call).
     #[test]
-    fn error_bodies_give_their_message() {
-        assert_eq!(
-            error_message(r#"{"NeutronError": {"type": "X", "message": "Quota exceeded"}}"#),
-            "Quota exceeded"
+    fn converge_does_not_look_after_a_create_that_worked() {
+        let p = RetryPolicy {
+            attempts: 4,
+            first_delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
+        };
+        let looks = std::cell::Cell::new(0);
+        let made = converge(
+            &p,
+            || {
+                looks.set(looks.get() + 1);
+                Ok(None)
+            },
+            || Ok(7),
+        )
+        .unwrap();
+        assert_eq!((made, looks.get()), ((7, true), 1));
+    }
+
+    #[test]
+    fn a_batch_sends_again_only_what_a_fresh_look_finds_missing() {
+        let p = RetryPolicy {
+            attempts: 3,
+            first_delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
+        };
+        // The cloud holds what was created; the first batch lands half, then fails.
+        let cloud = std::cell::RefCell::new(vec![1]);
+        let mut sent: Vec<Vec<u32>> = Vec::new();
+        let mut known: Vec<u32> = vec![1];
+        converge_batch(
+            &p,
+            &mut known,
+            |known, look| {
+                if look == Look::Again {
+                    *known = cloud.borrow().clone();
+                }
+                Ok((1..=4).filter(|n| !known.contains(n)).take(2).collect())
+            },
+            |known, batch| {
+                sent.push(batch.clone());
+                if sent.len() == 1 {
+                    cloud.borrow_mut().push(batch[0]);
+                    return Err(status(409, None));
+                }
+                cloud.borrow_mut().extend(&batch);
+                known.extend(batch);
+                Ok(())
+            },
+            |e| e.status() == Some(409),
+        )
+        .unwrap();
+        assert_eq!(sent, [vec![2, 3], vec![3, 4]]);
+        assert_eq!(*cloud.borrow(), [1, 2, 3, 4]);
+        // Without `retry_also`, the same 409 is final.
+        let mut known: Vec<u32> = Vec::new();
+        let failed = converge_batch(
+            &p,
+            &mut known,
+            |_, _| Ok(vec![1]),
+            |_, _| Err(status(409, None)),
+            |_| false,
         );
-        assert_eq!(
-            error_message(r#"{"badRequest": {"message": "Invalid flavor", "code": 400}}"#),
-            "Invalid flavor"
-        );
-        assert_eq!(error_message("plain text"), "plain text");
+        assert_eq!(failed.unwrap_err().status(), Some(409));
     }
 }

@@ -102,13 +102,6 @@ pub fn identity_v3(auth_url: &str) -> String {
     }
 }
 
-fn message(body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-        .unwrap_or_else(|| body.chars().take(200).collect())
-}
-
 /// Get a scoped token. A connection that fails before any answer is retried once (proxies
 /// and uwsgi drop idle connections); an answer, even an error, is final.
 pub fn authenticate(
@@ -156,12 +149,12 @@ pub fn authenticate(
         (401, _) => Err(KeystoneError::Unauthorized { origin }),
         (403, _) => Err(KeystoneError::Forbidden {
             origin,
-            message: message(&text),
+            message: crate::providers::http_error::message(&text),
         }),
         (status, _) => Err(KeystoneError::Other {
             url,
             status,
-            message: message(&text),
+            message: crate::providers::http_error::message(&text),
         }),
     }
 }

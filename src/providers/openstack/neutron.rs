@@ -3,9 +3,9 @@
 //! before 2023.2 rejects `tags` in a POST body). Opaque to Kubernetes.
 
 use super::api::{Api, ApiError, Service, field};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -46,7 +46,7 @@ pub struct FixedIp {
     pub ip_address: String,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AddressPair {
     pub ip_address: String,
 }
@@ -107,6 +107,104 @@ pub struct FloatingIp {
     pub tags: Vec<String>,
 }
 
+/// The Neutron collections k8sgen creates, tags and deletes, with their names on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Port,
+    SecurityGroup,
+    SecurityGroupRule,
+    FloatingIp,
+}
+
+impl Kind {
+    /// The URL collection: `/ports`, `/security-groups`, ...
+    pub fn collection(self) -> &'static str {
+        match self {
+            Kind::Port => "ports",
+            Kind::SecurityGroup => "security-groups",
+            Kind::SecurityGroupRule => "security-group-rules",
+            Kind::FloatingIp => "floatingips",
+        }
+    }
+
+    /// The key of one object in a body: `port`, `security_group`, ...
+    pub fn one(self) -> &'static str {
+        match self {
+            Kind::Port => "port",
+            Kind::SecurityGroup => "security_group",
+            Kind::SecurityGroupRule => "security_group_rule",
+            Kind::FloatingIp => "floatingip",
+        }
+    }
+
+    /// The key of a list of them in a body: `ports`, `security_groups`, ...
+    pub fn many(self) -> &'static str {
+        match self {
+            Kind::Port => "ports",
+            Kind::SecurityGroup => "security_groups",
+            Kind::SecurityGroupRule => "security_group_rules",
+            Kind::FloatingIp => "floatingips",
+        }
+    }
+}
+
+/// A security group to create (Neutron adds its two default egress rules).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SecurityGroupRequest {
+    pub name: String,
+    pub description: String,
+}
+
+/// A floating IP to create on `floating_network_id`, bound to `port_id`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FloatingIpRequest {
+    pub floating_network_id: String,
+    pub port_id: String,
+    pub description: String,
+}
+
+/// A fixed address asked of Neutron; without a subnet Neutron picks the subnet.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FixedIpRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subnet_id: Option<String>,
+    pub ip_address: String,
+}
+
+/// A port to create. Fields left empty are not sent, so Neutron's defaults apply.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PortRequest {
+    pub name: String,
+    pub description: String,
+    pub network_id: String,
+    pub port_security_enabled: bool,
+    pub security_groups: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fixed_ips: Vec<FixedIpRequest>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_address_pairs: Vec<AddressPair>,
+}
+
+/// A security-group rule to create; `None` fields are not sent (any protocol, any port,
+/// any remote).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RuleRequest {
+    pub security_group_id: String,
+    pub direction: &'static str,
+    pub ethertype: &'static str,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_range_min: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_range_max: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_ip_prefix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_group_id: Option<String>,
+}
+
 /// Limit and use of one quota resource (`-1` = unlimited).
 #[derive(Debug, Clone, Copy, Deserialize)]
 pub struct QuotaUse {
@@ -139,40 +237,34 @@ impl Filter<'_> {
     }
 }
 
-/// GET `/{collection}?{filter}` and the list under `key`.
-fn list<T: DeserializeOwned>(
-    api: &Api,
-    collection: &str,
-    key: &str,
-    filter: Filter,
-) -> Result<Vec<T>, ApiError> {
-    let path = format!("/{collection}?{}", filter.query());
-    field(api.get(Service::Network, &path)?, key, &path)
+/// GET `kind`'s collection, filtered.
+fn list<T: DeserializeOwned>(api: &Api, kind: Kind, filter: Filter) -> Result<Vec<T>, ApiError> {
+    let path = format!("/{}?{}", kind.collection(), filter.query());
+    field(api.get(Service::Network, &path)?, kind.many(), &path)
 }
 
 pub fn ports(api: &Api, filter: Filter) -> Result<Vec<Port>, ApiError> {
-    list(api, "ports", "ports", filter)
+    list(api, Kind::Port, filter)
 }
 
 pub fn security_groups(api: &Api, filter: Filter) -> Result<Vec<SecurityGroup>, ApiError> {
-    list(api, "security-groups", "security_groups", filter)
+    list(api, Kind::SecurityGroup, filter)
 }
 
 pub fn floating_ips(api: &Api, filter: Filter) -> Result<Vec<FloatingIp>, ApiError> {
-    list(api, "floatingips", "floatingips", filter)
+    list(api, Kind::FloatingIp, filter)
 }
+
+/// Everything but RFC 3986's unreserved characters is escaped in a query value.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Percent-encode one query value.
 pub fn q(value: &str) -> String {
-    let mut out = String::new();
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(value, QUERY_VALUE).to_string()
 }
 
 pub fn networks_named(api: &Api, name: &str) -> Result<Vec<Network>, ApiError> {
@@ -211,65 +303,88 @@ pub fn quota_details(api: &Api, project_id: &str) -> Result<BTreeMap<String, Quo
 }
 
 /// Create many ports in one request (ML2 creates all or none).
-pub fn create_ports(api: &Api, ports: &[Value]) -> Result<Vec<Port>, ApiError> {
-    let body = json!({ "ports": ports });
-    field(
-        api.create(Service::Network, "/ports", &body)?,
-        "ports",
-        "/ports",
-    )
-}
-
-/// Replace the tags of a port, security group or floating IP (`kind` is the URL collection).
-pub fn set_tags(api: &Api, kind: &str, id: &str, tags: &[String]) -> Result<(), ApiError> {
-    api.put(
-        Service::Network,
-        &format!("/{kind}/{id}/tags"),
-        &json!({ "tags": tags }),
-    )?;
-    Ok(())
-}
-
-pub fn create_security_group(
-    api: &Api,
-    name: &str,
-    description: &str,
-) -> Result<SecurityGroup, ApiError> {
-    let body = json!({"security_group": {"name": name, "description": description}});
-    field(
-        api.create(Service::Network, "/security-groups", &body)?,
-        "security_group",
-        "/security-groups",
+pub fn create_ports(api: &Api, ports: &[PortRequest]) -> Result<Vec<Port>, ApiError> {
+    create(
+        api,
+        Kind::Port,
+        json!({ "ports": ports }),
+        Kind::Port.many(),
     )
 }
 
 /// Create rules in one request.
-pub fn create_rules(api: &Api, rules: &[Value]) -> Result<Vec<Rule>, ApiError> {
+pub fn create_rules(api: &Api, rules: &[RuleRequest]) -> Result<Vec<Rule>, ApiError> {
     let body = json!({ "security_group_rules": rules });
-    field(
-        api.create(Service::Network, "/security-group-rules", &body)?,
-        "security_group_rules",
-        "/security-group-rules",
+    create(
+        api,
+        Kind::SecurityGroupRule,
+        body,
+        Kind::SecurityGroupRule.many(),
     )
 }
 
-pub fn create_floating_ip(
+pub fn create_security_group(
     api: &Api,
-    network_id: &str,
-    port_id: &str,
-    description: &str,
-) -> Result<FloatingIp, ApiError> {
-    let body = json!({"floatingip": {
-        "floating_network_id": network_id, "port_id": port_id, "description": description,
-    }});
-    field(
-        api.create(Service::Network, "/floatingips", &body)?,
-        "floatingip",
-        "/floatingips",
+    group: &SecurityGroupRequest,
+) -> Result<SecurityGroup, ApiError> {
+    let body = json!({ "security_group": group });
+    create(api, Kind::SecurityGroup, body, Kind::SecurityGroup.one())
+}
+
+pub fn create_floating_ip(api: &Api, ip: &FloatingIpRequest) -> Result<FloatingIp, ApiError> {
+    create(
+        api,
+        Kind::FloatingIp,
+        json!({ "floatingip": ip }),
+        Kind::FloatingIp.one(),
     )
 }
 
-/// Delete `/{kind}/{id}`; `Ok(false)` when it was already gone.
-pub fn delete(api: &Api, kind: &str, id: &str) -> Result<bool, ApiError> {
-    api.delete(Service::Network, &format!("/{kind}/{id}"))
+/// POST `body` to `kind`'s collection; the answer under `key`.
+fn create<T: DeserializeOwned>(
+    api: &Api,
+    kind: Kind,
+    body: serde_json::Value,
+    key: &str,
+) -> Result<T, ApiError> {
+    let path = format!("/{}", kind.collection());
+    field(api.create(Service::Network, &path, &body)?, key, &path)
+}
+
+/// Replace the tags of a port, security group or floating IP.
+pub fn set_tags(api: &Api, kind: Kind, id: &str, tags: &[String]) -> Result<(), ApiError> {
+    let path = format!("/{}/{id}/tags", kind.collection());
+    api.put(Service::Network, &path, &json!({ "tags": tags }))?;
+    Ok(())
+}
+
+/// Set the address pairs a port admits traffic from.
+pub fn set_address_pairs(api: &Api, port_id: &str, pairs: &[AddressPair]) -> Result<(), ApiError> {
+    let body = json!({"port": {"allowed_address_pairs": pairs}});
+    api.put(Service::Network, &format!("/ports/{port_id}"), &body)?;
+    Ok(())
+}
+
+/// Move a floating IP to `port_id`.
+pub fn associate_floating_ip(api: &Api, id: &str, port_id: &str) -> Result<(), ApiError> {
+    let body = json!({"floatingip": {"port_id": port_id}});
+    api.put(Service::Network, &format!("/floatingips/{id}"), &body)?;
+    Ok(())
+}
+
+/// Delete one object; `Ok(false)` when it was already gone.
+pub fn delete(api: &Api, kind: Kind, id: &str) -> Result<bool, ApiError> {
+    api.delete(Service::Network, &format!("/{}/{id}", kind.collection()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_keep_only_unreserved_characters() {
+        assert_eq!(q("k8sgen-cluster=demo"), "k8sgen-cluster%3Ddemo");
+        assert_eq!(q("a b/c_d.e~é"), "a%20b%2Fc_d.e~%C3%A9");
+        assert_eq!(Filter::Tag("x&y").query(), "tags=x%26y");
+    }
 }

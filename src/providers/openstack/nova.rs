@@ -1,12 +1,13 @@
 //! Nova (compute v2.1, microversion `api::COMPUTE_MICROVERSION`) and the one Glance lookup:
 //! flavors, images, limits, key pairs, server groups, servers (tags in the create body), the
-//! console log, deletes. Takes user-data as opaque base64; knows nothing of Kubernetes.
+//! console log, deletes. Takes user-data as opaque bytes (base64 is Nova's wire format, applied
+//! here); knows nothing of Kubernetes.
 
 use super::api::{Api, ApiError, Purpose, Service, field};
 use super::neutron::q;
 use reqwest::Method;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -111,8 +112,16 @@ pub fn server_groups(api: &Api) -> Result<Vec<ServerGroup>, ApiError> {
     )
 }
 
-pub fn create_server_group(api: &Api, name: &str, policy: &str) -> Result<ServerGroup, ApiError> {
-    let body = json!({"server_group": {"name": name, "policy": policy}});
+/// A server group to create.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ServerGroupRequest {
+    pub name: String,
+    /// `anti-affinity`, `soft-anti-affinity`, ...
+    pub policy: String,
+}
+
+pub fn create_server_group(api: &Api, group: &ServerGroupRequest) -> Result<ServerGroup, ApiError> {
+    let body = json!({ "server_group": group });
     field(
         api.create(Service::Compute, "/os-server-groups", &body)?,
         "server_group",
@@ -133,11 +142,48 @@ pub fn server(api: &Api, id: &str, purpose: Purpose) -> Result<Server, ApiError>
     field(v, "server", &path)
 }
 
-/// POST /servers with `body` (the `server` object) and scheduler hints; the new server's id.
-pub fn create_server(api: &Api, server: &Value, hints: Option<&Value>) -> Result<String, ApiError> {
+/// A server to create. Tags go in the create body (microversion 2.52), so a server is never
+/// untagged; ports are made beforehand, so the server only names them.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ServerRequest {
+    pub name: String,
+    #[serde(rename = "imageRef")]
+    pub image_ref: String,
+    #[serde(rename = "flavorRef")]
+    pub flavor_ref: String,
+    pub networks: Vec<PortAttachment>,
+    /// Opaque bytes; sent base64-encoded, as Nova wants them.
+    #[serde(serialize_with = "base64_bytes")]
+    pub user_data: Vec<u8>,
+    pub tags: Vec<String>,
+    pub metadata: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_name: Option<String>,
+    /// Sent only when asked for, so the cloud's default holds otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub config_drive: bool,
+}
+
+/// One NIC of a new server: an existing port.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PortAttachment {
+    pub port: String,
+}
+
+fn base64_bytes<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    use base64::Engine;
+    s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// POST /servers, in the server group `group` when given; the new server's id.
+pub fn create_server(
+    api: &Api,
+    server: &ServerRequest,
+    group: Option<&str>,
+) -> Result<String, ApiError> {
     let mut body = json!({ "server": server });
-    if let Some(hints) = hints {
-        body["os:scheduler_hints"] = hints.clone();
+    if let Some(group) = group {
+        body["os:scheduler_hints"] = json!({ "group": group });
     }
     let v = api.create(Service::Compute, "/servers", &body)?;
     v["server"]["id"]
@@ -169,4 +215,36 @@ pub fn delete_server(api: &Api, id: &str) -> Result<bool, ApiError> {
 
 pub fn delete_server_group(api: &Api, id: &str) -> Result<bool, ApiError> {
     api.delete(Service::Compute, &format!("/os-server-groups/{id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_request_carries_base64_user_data_and_only_what_was_asked() {
+        let mut request = ServerRequest {
+            name: "n".into(),
+            image_ref: "i".into(),
+            flavor_ref: "f".into(),
+            networks: vec![PortAttachment { port: "p".into() }],
+            user_data: b"ud".to_vec(),
+            tags: vec!["t".into()],
+            metadata: BTreeMap::new(),
+            key_name: None,
+            config_drive: false,
+        };
+        let body = serde_json::to_value(&request).unwrap();
+        assert_eq!(body["user_data"], "dWQ=");
+        assert_eq!(body["imageRef"], "i");
+        assert_eq!(body["networks"], json!([{"port": "p"}]));
+        assert!(body.get("key_name").is_none() && body.get("config_drive").is_none());
+        request.key_name = Some("ops".into());
+        request.config_drive = true;
+        let body = serde_json::to_value(&request).unwrap();
+        assert_eq!(
+            (&body["key_name"], &body["config_drive"]),
+            (&json!("ops"), &json!(true))
+        );
+    }
 }

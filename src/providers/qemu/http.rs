@@ -59,7 +59,9 @@ fn answer(mut stream: TcpStream, root: &Path, per_client: bool) -> std::io::Resu
 /// The file a request target names under `base`, never outside it.
 fn resolve(base: &Path, target: &str) -> Option<PathBuf> {
     let path = target.split(['?', '#']).next()?;
-    let decoded = percent_decode(path)?;
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .ok()?;
     let mut out = base.to_path_buf();
     for c in Path::new(decoded.trim_start_matches('/')).components() {
         match c {
@@ -69,23 +71,6 @@ fn resolve(base: &Path, target: &str) -> Option<PathBuf> {
         }
     }
     Some(out)
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -102,7 +87,9 @@ mod tests {
         assert_eq!(resolve(base, "/a%20b?x=1"), Some(PathBuf::from("/srv/a b")));
         assert_eq!(resolve(base, "/../etc/passwd"), None);
         assert_eq!(resolve(base, "/a/%2e%2e/%2e%2e/etc"), None);
-        assert_eq!(resolve(base, "/bad%zz"), None);
+        // Not an escape: taken literally, as URL parsers do; still under the root.
+        assert_eq!(resolve(base, "/bad%zz"), Some(PathBuf::from("/srv/bad%zz")));
+        assert_eq!(resolve(base, "/%ff"), None, "not UTF-8");
     }
 
     #[test]

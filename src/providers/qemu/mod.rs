@@ -268,6 +268,55 @@ pub fn start(
     vms: &[Vm],
 ) -> Result<Vec<Started>, QemuError> {
     fs::create_dir_all(dir).map_err(io(dir))?;
+    start_network(dir, network, vms)?;
+    let image = fs::canonicalize(&boot.image).map_err(io(&boot.image))?;
+    let mut started = load_started(dir)?;
+    for (i, vm) in vms.iter().enumerate() {
+        let overlay = dir.join(format!("{}.qcow2", vm.name));
+        let _ = fs::remove_file(&overlay);
+        run(
+            "qemu-img create",
+            Command::new("qemu-img")
+                .args(["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b"])
+                .arg(&image)
+                .arg(&overlay),
+        )?;
+        let files = VmFiles {
+            overlay,
+            console: dir.join(format!("{}.console.log", vm.name)),
+            pidfile: dir.join(format!("{}.pid", vm.name)),
+            drive: config_drive(dir, vm)?,
+        };
+        let tap = format!("tap{i}");
+        net::add_tap(&network.namespace, &tap)?;
+        let _ = fs::remove_file(&files.console);
+        let mut cmd = qemu_command(&network.namespace, boot, accel, vm, &tap, &files);
+        run("qemu-system-x86_64", &mut cmd)?;
+        let pid: u32 = fs::read_to_string(&files.pidfile)
+            .map_err(io(&files.pidfile))?
+            .trim()
+            .parse()
+            .map_err(|_| QemuError::Io {
+                path: files.pidfile.display().to_string(),
+                detail: "no pid".into(),
+            })?;
+        started.retain(|s| s.name != vm.name);
+        started.push(Started {
+            name: vm.name.clone(),
+            pid,
+            console: files.console,
+            overlay: files.overlay,
+            drive: files.drive,
+            forwards: vm.forwards.clone(),
+        });
+        save(&dir.join(RECORD), &started)?;
+    }
+    Ok(started)
+}
+
+/// The namespace, the metadata service with each VM's tree, and the other HTTP services,
+/// recorded so `stop` can take them down.
+fn start_network(dir: &Path, network: &Network, vms: &[Vm]) -> Result<(), QemuError> {
     let mut addresses = vec![METADATA_ADDRESS];
     addresses.extend(network.services.iter().map(|s| s.address));
     addresses.sort();
@@ -300,110 +349,92 @@ pub fn start(
             &dir.join(format!("http-{i}.log")),
         )?);
     }
-    save(&dir.join(NETWORK_RECORD), &record)?;
+    save(&dir.join(NETWORK_RECORD), &record)
+}
 
-    let image = fs::canonicalize(&boot.image).map_err(io(&boot.image))?;
-    let mut started = load_started(dir)?;
-    for (i, vm) in vms.iter().enumerate() {
-        let overlay = dir.join(format!("{}.qcow2", vm.name));
-        let console = dir.join(format!("{}.console.log", vm.name));
-        let pidfile = dir.join(format!("{}.pid", vm.name));
-        let _ = fs::remove_file(&overlay);
-        run(
-            "qemu-img create",
-            Command::new("qemu-img")
-                .args(["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b"])
-                .arg(&image)
-                .arg(&overlay),
-        )?;
-        let drive = config_drive(dir, vm)?;
-        let tap = format!("tap{i}");
-        net::add_tap(&network.namespace, &tap)?;
-        let _ = fs::remove_file(&console);
-        let mut cmd = net::exec_in(&network.namespace, "qemu-system-x86_64");
-        cmd.args([
-            "-machine",
-            "q35",
-            "-m",
-            &vm.memory_mib.to_string(),
-            "-smp",
-            "1",
-        ]);
-        match accel {
-            Accel::Kvm => cmd.args(["-accel", "kvm", "-cpu", "host"]),
-            Accel::Tcg => cmd.args(["-accel", "tcg,thread=multi", "-cpu", "max"]),
-        };
-        // Cluster NIC first (the guest's first interface, as on Nova), admin NIC second.
-        cmd.args(["-display", "none", "-monitor", "none", "-daemonize"])
-            .arg("-serial")
-            .arg(format!("file:{}", console.display()))
-            .arg("-pidfile")
-            .arg(&pidfile)
-            .arg("-drive")
-            .arg(format!("file={},if=virtio,format=qcow2", overlay.display()))
-            .arg("-drive")
+/// A VM's files beside the cluster: its disk overlay, serial console, pid file and config
+/// drive.
+struct VmFiles {
+    overlay: PathBuf,
+    console: PathBuf,
+    pidfile: PathBuf,
+    drive: PathBuf,
+}
+
+/// The qemu command line of one VM, run inside the namespace.
+fn qemu_command(
+    namespace: &str,
+    boot: &Boot,
+    accel: Accel,
+    vm: &Vm,
+    tap: &str,
+    files: &VmFiles,
+) -> Command {
+    let mut cmd = net::exec_in(namespace, "qemu-system-x86_64");
+    cmd.args([
+        "-machine",
+        "q35",
+        "-m",
+        &vm.memory_mib.to_string(),
+        "-smp",
+        "1",
+    ]);
+    match accel {
+        Accel::Kvm => cmd.args(["-accel", "kvm", "-cpu", "host"]),
+        Accel::Tcg => cmd.args(["-accel", "tcg,thread=multi", "-cpu", "max"]),
+    };
+    // Cluster NIC first (the guest's first interface, as on Nova), admin NIC second.
+    cmd.args(["-display", "none", "-monitor", "none", "-daemonize"])
+        .arg("-serial")
+        .arg(format!("file:{}", files.console.display()))
+        .arg("-pidfile")
+        .arg(&files.pidfile)
+        .arg("-drive")
+        .arg(format!(
+            "file={},if=virtio,format=qcow2",
+            files.overlay.display()
+        ))
+        .arg("-drive")
+        .arg(format!(
+            "file={},media=cdrom,readonly=on,format=raw",
+            files.drive.display()
+        ))
+        .arg("-netdev")
+        .arg(format!(
+            "tap,id=cluster,ifname={tap},script=no,downscript=no"
+        ))
+        .arg("-device")
+        .arg(format!(
+            "virtio-net-pci,netdev=cluster,mac={},addr=0x2",
+            vm.mac_cluster
+        ));
+    if let Some(admin) = &vm.admin {
+        let forwards: String = vm
+            .forwards
+            .iter()
+            .map(|(host, guest)| format!(",hostfwd=tcp:127.0.0.1:{host}-{}:{guest}", admin.address))
+            .collect();
+        // Unrestricted, so its DHCP offers a router and a DNS server like a Neutron
+        // subnet with a gateway; the namespace has no way out.
+        cmd.arg("-netdev")
             .arg(format!(
-                "file={},media=cdrom,readonly=on,format=raw",
-                drive.display()
-            ))
-            .arg("-netdev")
-            .arg(format!(
-                "tap,id=cluster,ifname={tap},script=no,downscript=no"
+                "user,id=admin,restrict=off,net={}{forwards}",
+                admin.subnet
             ))
             .arg("-device")
             .arg(format!(
-                "virtio-net-pci,netdev=cluster,mac={},addr=0x2",
-                vm.mac_cluster
+                "virtio-net-pci,netdev=admin,mac={},addr=0x3",
+                admin.mac
             ));
-        if let Some(admin) = &vm.admin {
-            let forwards: String = vm
-                .forwards
-                .iter()
-                .map(|(host, guest)| {
-                    format!(",hostfwd=tcp:127.0.0.1:{host}-{}:{guest}", admin.address)
-                })
-                .collect();
-            // Unrestricted, so its DHCP offers a router and a DNS server like a Neutron
-            // subnet with a gateway; the namespace has no way out.
-            cmd.arg("-netdev")
-                .arg(format!(
-                    "user,id=admin,restrict=off,net={}{forwards}",
-                    admin.subnet
-                ))
-                .arg("-device")
-                .arg(format!(
-                    "virtio-net-pci,netdev=admin,mac={},addr=0x3",
-                    admin.mac
-                ));
-        }
-        if let (Some(kernel), Some(initrd)) = (&boot.kernel, &boot.initrd) {
-            cmd.arg("-kernel")
-                .arg(kernel)
-                .arg("-initrd")
-                .arg(initrd)
-                .args(["-append", "root=/dev/vda rw console=ttyS0"]);
-        }
-        run("qemu-system-x86_64", &mut cmd)?;
-        let pid: u32 = fs::read_to_string(&pidfile)
-            .map_err(io(&pidfile))?
-            .trim()
-            .parse()
-            .map_err(|_| QemuError::Io {
-                path: pidfile.display().to_string(),
-                detail: "no pid".into(),
-            })?;
-        started.retain(|s| s.name != vm.name);
-        started.push(Started {
-            name: vm.name.clone(),
-            pid,
-            console,
-            overlay,
-            drive,
-            forwards: vm.forwards.clone(),
-        });
-        save(&dir.join(RECORD), &started)?;
     }
-    Ok(started)
+    if let (Some(kernel), Some(initrd)) = (&boot.kernel, &boot.initrd) {
+        cmd.arg("-kernel")
+            .arg(kernel)
+            .arg("-initrd")
+            .arg(initrd)
+            .args(["-append", "root=/dev/vda rw console=ttyS0"]);
+    }
+    cmd
 }
 
 fn alive(pid: u32) -> bool {

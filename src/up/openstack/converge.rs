@@ -1,51 +1,20 @@
-//! Creating what is missing, in dependency order: security groups and their rules, the
-//! masters' server group, all ports (one bulk request, then tags), the API floating IP; then
-//! the plan gets what Neutron decided, user-data is built, and the missing servers are created
-//! in parallel. Each create is preceded by a look (inventory, or a fresh list after a failed
-//! create), so a rerun after any interruption creates only what is still missing.
+//! Creating the network objects that are missing, in dependency order: security groups and
+//! their rules, the masters' server group, all ports (one bulk request, then tags), the API
+//! floating IP; and what Neutron decided, as the plan's facts. Each create is preceded by a
+//! look (inventory, or a fresh list after a failed create), so a rerun after any
+//! interruption creates only what is still missing. Servers are `servers`' job.
 
 use super::cloud::Inventory;
-use super::design::{self, Group, Nic, PortPlace, ServerPlace};
+use super::design::{self, Group, Nic, PortPlace};
 use super::preflight::Resolved;
-use super::record::{Facts, NodeRecord, Record};
-use super::{Event, UpError};
+use super::{Event, UpError, rules};
+use crate::plan::facts::Facts;
 use crate::plan::{NodePlan, Plan, Role};
-use crate::providers::openstack::api::{Api, ApiError, Purpose, Service, converge};
-use crate::providers::openstack::neutron::{self, Filter, Port};
+use crate::providers::openstack::api::{Api, ApiError, Look, converge, converge_batch};
+use crate::providers::openstack::neutron::{self, Filter, Kind, Port};
 use crate::providers::openstack::nova;
+use crate::up::pool::parallel;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// Run `work` over `items` on at most `limit` threads; results in input order.
-pub fn parallel<T: Sync, R: Send>(
-    items: &[T],
-    limit: usize,
-    work: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<R>>> =
-        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..limit.clamp(1, items.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let r = work(item);
-                    *results[i].lock().expect("result slot") = Some(r);
-                }
-            });
-        }
-    });
-    results
-        .into_iter()
-        .map(|m| {
-            m.into_inner()
-                .expect("result slot")
-                .expect("every item ran")
-        })
-        .collect()
-}
 
 /// Security groups with exactly the designed rules. Returns group → ID.
 pub fn security_groups(
@@ -56,7 +25,6 @@ pub fn security_groups(
 ) -> Result<BTreeMap<Group, String>, UpError> {
     let cluster = &plan.cluster_name;
     let marker = design::marker(cluster);
-    let tag = design::cluster_tag(cluster);
     let mut ids = BTreeMap::new();
     for group in Group::ALL {
         let name = group.name(cluster);
@@ -69,7 +37,13 @@ pub fn security_groups(
                         .into_iter()
                         .find(|g| g.name == name))
                 },
-                || neutron::create_security_group(api, &name, &marker),
+                || {
+                    let request = neutron::SecurityGroupRequest {
+                        name: name.clone(),
+                        description: marker.clone(),
+                    };
+                    neutron::create_security_group(api, &request)
+                },
             )?,
         };
         if created {
@@ -78,63 +52,25 @@ pub fn security_groups(
                 name: name.clone(),
             });
         }
-        if !sg.tags.contains(&tag) {
-            neutron::set_tags(api, "security-groups", &sg.id, std::slice::from_ref(&tag))?;
-        }
+        tag(api, plan, Kind::SecurityGroup, &sg.id, &sg.tags)?;
         ids.insert(group, sg.id.clone());
         inventory.groups.insert(name, sg);
     }
     let id_of = |g: Group| ids[&g].clone();
     for group in Group::ALL {
         let sg = &inventory.groups[&group.name(cluster)];
-        let designed = design::rules(plan, group);
-        // Rules added since the inventory (a create that failed after Neutron did it) are
-        // found again by listing the group before each retry.
-        let missing = |existing: &[neutron::Rule]| -> Vec<serde_json::Value> {
-            designed
-                .iter()
-                .filter(|r| !existing.iter().any(|e| design::matches(e, r, &id_of)))
-                .map(|r| design::rule_body(r, &sg.id, &id_of))
-                .collect()
-        };
-        let extra: Vec<&neutron::Rule> = sg
-            .security_group_rules
-            .iter()
-            .filter(|e| !designed.iter().any(|r| design::matches(e, r, &id_of)))
-            .collect();
-        for rule in extra {
-            neutron::delete(api, "security-group-rules", &rule.id)?;
-            report(Event::Note(format!(
-                "removed a rule from {} that the design does not have",
-                sg.name
-            )));
-        }
-        let mut todo = missing(&sg.security_group_rules);
-        let mut attempt = 0;
-        while !todo.is_empty() {
-            match neutron::create_rules(api, &todo) {
-                Ok(made) => {
-                    report(Event::Created {
-                        kind: "security group rules",
-                        name: format!("{} ({})", sg.name, made.len()),
-                    });
-                    break;
-                }
-                Err(e) if e.transient() && attempt + 1 < api.retry.attempts => {
-                    std::thread::sleep(api.retry.delay(attempt, &e));
-                    attempt += 1;
-                    let now = neutron::security_groups(api, Filter::Description(&marker))?
-                        .into_iter()
-                        .find(|g| g.id == sg.id)
-                        .map(|g| g.security_group_rules)
-                        .unwrap_or_default();
-                    todo = missing(&now);
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        rules::reconcile(api, plan, group, sg, &id_of, report)?;
     }
     Ok(ids)
+}
+
+/// Tag a Neutron object for the cluster unless `tags` show it is already.
+fn tag(api: &Api, plan: &Plan, kind: Kind, id: &str, tags: &[String]) -> Result<(), ApiError> {
+    let tag = design::cluster_tag(&plan.cluster_name);
+    if tags.contains(&tag) {
+        return Ok(());
+    }
+    neutron::set_tags(api, kind, id, &[tag])
 }
 
 /// The masters' anti-affinity group; an existing one with another policy is an error.
@@ -155,7 +91,13 @@ pub fn server_group(
                     .into_iter()
                     .find(|g| g.name == name))
             },
-            || nova::create_server_group(api, &name, policy),
+            || {
+                let request = nova::ServerGroupRequest {
+                    name: name.clone(),
+                    policy: policy.into(),
+                };
+                nova::create_server_group(api, &request)
+            },
         )?,
     };
     if created {
@@ -184,22 +126,6 @@ pub fn ports(
     inventory: &mut Inventory,
     report: &dyn Fn(Event),
 ) -> Result<(), UpError> {
-    let cluster = &plan.cluster_name;
-    let marker = design::marker(cluster);
-    let group_id = |g: Group| groups[&g].clone();
-    let body = |node: &NodePlan, nic: Nic| {
-        let place = match nic {
-            Nic::Cluster => PortPlace {
-                network_id: &resolved.cluster_network_id,
-                subnet_id: Some(&resolved.cluster_subnet_id),
-            },
-            Nic::Admin => PortPlace {
-                network_id: resolved.admin_network_id.as_deref().unwrap_or_default(),
-                subnet_id: resolved.admin_subnet_id.as_deref(),
-            },
-        };
-        design::port_body(plan, node, nic, &place, &group_id)
-    };
     let wanted: Vec<(&NodePlan, Nic)> = plan
         .nodes
         .iter()
@@ -210,67 +136,83 @@ pub fn ports(
             nic,
             inventory.ports.get(&design::port_name(&node.name, *nic)),
         ) {
-            let ip = node.address.to_string();
-            if !port.fixed_ips.iter().any(|f| f.ip_address == ip) {
-                return Err(UpError::Conflict {
-                    what: format!(
-                        "port {} has {}, the plan gives {} {ip}",
-                        port.name,
-                        port.fixed_ips.iter().map(|f| f.ip_address.as_str()).collect::<Vec<_>>().join(", "),
-                        node.name
-                    ),
-                    hint: "addresses cannot move under a running node: restore the spec's addresses or `k8sgen down` first".into(),
-                });
-            }
+            check_address(port, node)?;
         }
     }
+    let marker = design::marker(&plan.cluster_name);
+    let group_id = |g: Group| groups[&g].clone();
+    let request = |node: &NodePlan, nic: Nic| {
+        let place = match nic {
+            Nic::Cluster => PortPlace {
+                network_id: &resolved.cluster_network_id,
+                subnet_id: Some(&resolved.cluster_subnet_id),
+            },
+            Nic::Admin => PortPlace {
+                network_id: resolved.admin_network_id.as_deref().unwrap_or_default(),
+                subnet_id: resolved.admin_subnet_id.as_deref(),
+            },
+        };
+        design::port_request(plan, node, nic, &place, &group_id)
+    };
     // Bulk create in chunks; after a failed chunk, look again and send only what is missing.
     const CHUNK: usize = 50;
-    let mut attempt = 0;
-    loop {
-        let todo: Vec<(&NodePlan, Nic)> = wanted
-            .iter()
-            .filter(|(n, nic)| {
-                !inventory
-                    .ports
-                    .contains_key(&design::port_name(&n.name, *nic))
-            })
-            .copied()
-            .collect();
-        if todo.is_empty() {
-            break;
-        }
-        let chunk: Vec<serde_json::Value> = todo
-            .iter()
-            .take(CHUNK)
-            .map(|(n, nic)| body(n, *nic))
-            .collect();
-        match neutron::create_ports(api, &chunk) {
-            Ok(made) => {
-                report(Event::Created {
-                    kind: "ports",
-                    name: format!("{} in one request", made.len()),
-                });
-                for p in made {
-                    inventory.ports.insert(p.name.clone(), p);
-                }
-            }
-            // 409: an address is taken, possibly by this cluster's own port from a create of
-            // an interrupted run that landed after our inventory: look again, then retry.
-            Err(e)
-                if (e.transient() || e.status() == Some(409))
-                    && attempt + 1 < api.retry.attempts =>
-            {
-                std::thread::sleep(api.retry.delay(attempt, &e));
-                attempt += 1;
+    converge_batch(
+        &api.retry,
+        inventory,
+        |inventory, look| {
+            if look == Look::Again {
                 for p in neutron::ports(api, Filter::Description(&marker))? {
                     inventory.ports.entry(p.name.clone()).or_insert(p);
                 }
             }
-            Err(e) => return Err(e.into()),
-        }
-    }
+            Ok(wanted
+                .iter()
+                .filter(|(n, nic)| {
+                    let name = design::port_name(&n.name, *nic);
+                    !inventory.ports.contains_key(&name)
+                })
+                .take(CHUNK)
+                .map(|(n, nic)| request(n, *nic))
+                .collect())
+        },
+        |inventory, chunk| {
+            let made = neutron::create_ports(api, &chunk)?;
+            report(Event::Created {
+                kind: "ports",
+                name: format!("{} in one request", made.len()),
+            });
+            for p in made {
+                inventory.ports.insert(p.name.clone(), p);
+            }
+            Ok(())
+        },
+        // 409: an address is taken, possibly by this cluster's own port from a create of an
+        // interrupted run that landed after our inventory: look again, then retry.
+        |e| e.status() == Some(409),
+    )?;
     Ok(())
+}
+
+/// An existing cluster port must have the node's planned address.
+fn check_address(port: &Port, node: &NodePlan) -> Result<(), UpError> {
+    let ip = node.address.to_string();
+    if port.fixed_ips.iter().any(|f| f.ip_address == ip) {
+        return Ok(());
+    }
+    let has: Vec<&str> = port
+        .fixed_ips
+        .iter()
+        .map(|f| f.ip_address.as_str())
+        .collect();
+    Err(UpError::Conflict {
+        what: format!(
+            "port {} has {}, the plan gives {} {ip}",
+            port.name,
+            has.join(", "),
+            node.name
+        ),
+        hint: "addresses cannot move under a running node: restore the spec's addresses or `k8sgen down` first".into(),
+    })
 }
 
 /// Finish the ports: address pairs where Neutron dropped them, and the cluster tag. Runs
@@ -285,13 +227,8 @@ pub fn finish_ports(
     let tag = design::cluster_tag(&plan.cluster_name);
     // Some Neutron releases (Zed's ML2 among them) drop `allowed_address_pairs` from ports
     // created in bulk: set them again wherever they are not what the design says.
-    let want_pairs = [plan.pod_subnet.to_string(), plan.service_subnet.to_string()];
-    let pairs_ok = |p: &Port| {
-        p.allowed_address_pairs
-            .iter()
-            .map(|a| a.ip_address.as_str())
-            .eq(want_pairs.iter().map(String::as_str))
-    };
+    let want_pairs = design::address_pairs(plan);
+    let pairs_ok = |p: &Port| p.allowed_address_pairs == want_pairs;
     let mut work: Vec<(&Port, bool)> = Vec::new();
     for node in &plan.nodes {
         for nic in design::nics(plan) {
@@ -305,14 +242,11 @@ pub fn finish_ports(
             }
         }
     }
-    let pairs_body = serde_json::json!({"port": {"allowed_address_pairs":
-        want_pairs.iter().map(|ip| serde_json::json!({"ip_address": ip})).collect::<Vec<_>>()}});
     let results = parallel(&work, concurrency, |(p, pairs)| {
         if *pairs {
-            api.put(Service::Network, &format!("/ports/{}", p.id), &pairs_body)
-                .map(drop)
+            neutron::set_address_pairs(api, &p.id, &want_pairs)
         } else {
-            neutron::set_tags(api, "ports", &p.id, std::slice::from_ref(&tag))
+            neutron::set_tags(api, Kind::Port, &p.id, std::slice::from_ref(&tag))
         }
     });
     for r in results {
@@ -334,7 +268,6 @@ pub fn floating_ip(
     }
     let cluster = &plan.cluster_name;
     let marker = design::marker(cluster);
-    let tag = design::cluster_tag(cluster);
     let init = plan
         .nodes
         .iter()
@@ -351,7 +284,14 @@ pub fn floating_ip(
                     .into_iter()
                     .next())
             },
-            || neutron::create_floating_ip(api, &network, &port.id, &marker),
+            || {
+                let request = neutron::FloatingIpRequest {
+                    floating_network_id: network.clone(),
+                    port_id: port.id.clone(),
+                    description: marker.clone(),
+                };
+                neutron::create_floating_ip(api, &request)
+            },
         )?,
     };
     if created {
@@ -361,15 +301,9 @@ pub fn floating_ip(
         });
     }
     if fip.port_id.as_deref() != Some(port.id.as_str()) {
-        api.put(
-            Service::Network,
-            &format!("/floatingips/{}", fip.id),
-            &serde_json::json!({"floatingip": {"port_id": port.id}}),
-        )?;
+        neutron::associate_floating_ip(api, &fip.id, &port.id)?;
     }
-    if !fip.tags.contains(&tag) {
-        neutron::set_tags(api, "floatingips", &fip.id, std::slice::from_ref(&tag))?;
-    }
+    tag(api, plan, Kind::FloatingIp, &fip.id, &fip.tags)?;
     inventory.floating_ips = vec![fip.clone()];
     Ok(Some(fip.floating_ip_address))
 }
@@ -393,153 +327,4 @@ pub fn facts(plan: &Plan, inventory: &Inventory, floating_ip: Option<String>) ->
         admin_macs,
         api_floating_ip: floating_ip,
     }
-}
-
-/// Create the servers that do not exist yet, at most `concurrency` at a time. A create that
-/// fails transiently is retried only after listing the cluster's servers again.
-#[allow(clippy::too_many_arguments)]
-pub fn servers(
-    api: &Api,
-    plan: &Plan,
-    resolved: &Resolved,
-    server_group_id: &str,
-    inventory: &Inventory,
-    user_data: &BTreeMap<String, String>,
-    concurrency: usize,
-    report: &(dyn Fn(Event) + Sync),
-) -> Result<(BTreeMap<String, String>, usize), UpError> {
-    let tag = design::cluster_tag(&plan.cluster_name);
-    // One fresh look just before creating: a create sent by an interrupted run may have
-    // landed since the inventory was read.
-    let existing: BTreeMap<String, String> = nova::servers_tagged(api, &tag, Purpose::Converge)?
-        .into_iter()
-        .map(|s| (s.name, s.id))
-        .collect();
-    // Masters first: each waits for the scheduler to place the one before it (below).
-    let mut missing: Vec<&NodePlan> = plan
-        .nodes
-        .iter()
-        .filter(|n| !existing.contains_key(&n.name))
-        .collect();
-    missing.sort_by_key(|n| !n.role.is_master());
-    let master_gate = std::sync::Mutex::new(());
-    report(Event::ServersToCreate {
-        total: missing.len(),
-    });
-    let results = parallel(
-        &missing,
-        concurrency,
-        |node| -> Result<(String, String), ApiError> {
-            let port_ids: Vec<String> = design::nics(plan)
-                .into_iter()
-                .map(|nic| {
-                    inventory.ports[&design::port_name(&node.name, nic)]
-                        .id
-                        .clone()
-                })
-                .collect();
-            let place = ServerPlace {
-                image_id: &resolved.image_id,
-                flavor_id: &resolved.flavor_ids[&node.flavor],
-                port_ids,
-                server_group_id: Some(server_group_id),
-            };
-            let (body, hints) = design::server_body(plan, node, &place, &user_data[&node.name]);
-            // Group members scheduled at the same moment can both pick a host, fail Nova's
-            // late anti-affinity check and run out of retries; one at a time they cannot.
-            let _gate = node
-                .role
-                .is_master()
-                .then(|| master_gate.lock().expect("gate"));
-            // The first look is the list above; only after a failed create look again.
-            let first_look = std::cell::Cell::new(true);
-            let (id, _) = converge(
-                &api.retry,
-                || {
-                    if first_look.replace(false) {
-                        return Ok(None);
-                    }
-                    Ok(nova::servers_tagged(api, &tag, Purpose::Converge)?
-                        .into_iter()
-                        .find(|s| s.name == node.name)
-                        .map(|s| s.id))
-                },
-                || nova::create_server(api, &body, hints.as_ref()),
-            )?;
-            if node.role.is_master() {
-                wait_placed(api, &id)?;
-            }
-            report(Event::ServerCreated {
-                node: node.name.clone(),
-            });
-            Ok((node.name.clone(), id))
-        },
-    );
-    let created = results.len();
-    let mut ids = existing;
-    for r in results {
-        let (name, id) = r?;
-        ids.insert(name, id);
-    }
-    Ok((ids, created))
-}
-
-/// The record of everything the cluster has now.
-pub fn record(
-    plan: &Plan,
-    inventory: &Inventory,
-    facts: &Facts,
-    server_ids: &BTreeMap<String, String>,
-) -> Record {
-    let cluster = &plan.cluster_name;
-    let nodes = plan
-        .nodes
-        .iter()
-        .map(|n| {
-            let ports = design::nics(plan)
-                .into_iter()
-                .filter_map(|nic| {
-                    inventory
-                        .ports
-                        .get(&design::port_name(&n.name, nic))
-                        .map(|p| (nic.suffix().to_string(), p.id.clone()))
-                })
-                .collect();
-            (
-                n.name.clone(),
-                NodeRecord {
-                    server_id: server_ids.get(&n.name).cloned(),
-                    ports,
-                },
-            )
-        })
-        .collect();
-    Record {
-        cluster: cluster.clone(),
-        tag: design::cluster_tag(cluster),
-        facts: facts.clone(),
-        nodes,
-        security_groups: inventory
-            .groups
-            .iter()
-            .map(|(n, g)| (n.clone(), g.id.clone()))
-            .collect(),
-        server_group: inventory.server_group.as_ref().map(|g| g.id.clone()),
-        floating_ip: inventory.floating_ips.first().map(|f| f.id.clone()),
-    }
-}
-
-/// Wait (at most two minutes) until Nova has placed a server on a host: it left the
-/// `scheduling` task state, or the BUILD status altogether.
-fn wait_placed(api: &Api, id: &str) -> Result<(), ApiError> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while std::time::Instant::now() < deadline {
-        let s = nova::server(api, id, Purpose::Poll)?;
-        let scheduling = s.task_state.as_deref().is_none_or(|t| t == "scheduling");
-        if s.status != "BUILD" || !scheduling {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
-    Ok(())
 }

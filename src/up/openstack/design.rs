@@ -1,10 +1,11 @@
 //! What `up` wants to exist for a plan, as pure data: names, the cluster tag and description
-//! marker, security-group rules, port and server request bodies. No I/O, so every choice here
+//! marker, security-group rules, the provider's typed port, rule and server requests. No I/O, so every choice here
 //! is unit-tested and `down`/`status` recognise exactly what `up` makes.
 
 use crate::plan::{NodePlan, Plan, Role};
+use crate::providers::openstack::neutron::{AddressPair, FixedIpRequest, PortRequest, RuleRequest};
+use crate::providers::openstack::nova::{PortAttachment, ServerRequest};
 use crate::spec::AntiAffinity;
-use serde_json::{Value, json};
 
 /// Tag on every server, port, security group and floating IP of the cluster.
 pub fn cluster_tag(cluster: &str) -> String {
@@ -126,96 +127,99 @@ pub fn rules(plan: &Plan, group: Group) -> Vec<RuleSpec> {
     };
     let mut r = vec![egress(false), egress(true)];
     match group {
-        Group::Node => {
-            r.push(ingress(
-                Some("icmp"),
-                None,
-                Remote::Any,
-                "ping and path-MTU discovery",
-            ));
-            r.push(ingress(
-                Some("tcp"),
-                Some((10250, 10250)),
-                Remote::Group(Group::Node),
-                "kubelet API (logs, exec, metrics)",
-            ));
-            if plan.kube_router_bgp {
-                r.push(ingress(
-                    Some("tcp"),
-                    Some((179, 179)),
-                    Remote::Group(Group::Node),
-                    "kube-router BGP between nodes",
-                ));
-                r.push(ingress(
-                    Some("4"),
-                    None,
-                    Remote::Group(Group::Node),
-                    "kube-router IP-in-IP tunnels across subnets",
-                ));
-            }
-            r.push(ingress(
-                None,
-                None,
-                Remote::Cidr(plan.pod_subnet.to_string()),
-                "pod-to-pod traffic, routed without encapsulation inside the subnet",
-            ));
-            for cidr in &plan.openstack.servers.ssh_from {
-                r.push(ingress(
-                    Some("tcp"),
-                    Some((22, 22)),
-                    Remote::Cidr(cidr.clone()),
-                    "SSH, as the spec asks",
-                ));
-            }
-            if plan.openstack.load_balancer.is_some() {
-                r.push(ingress(
-                    Some("tcp"),
-                    Some((30000, 32767)),
-                    Remote::Cidr(plan.openstack.cluster_cidr.to_string()),
-                    "NodePorts behind Octavia load balancers",
-                ));
-            }
-        }
-        Group::Master => {
-            r.push(ingress(
-                Some("tcp"),
-                Some((6443, 6443)),
-                Remote::Any,
-                "Kubernetes API",
-            ));
-            r.push(ingress(
-                Some("tcp"),
-                Some((2379, 2380)),
-                Remote::Group(Group::Master),
-                "etcd clients and peers between masters",
-            ));
-        }
+        Group::Node => node_rules(plan, &mut r),
+        Group::Master => master_rules(&mut r),
     }
     r.sort();
     r
 }
 
-/// The Neutron request body of a designed rule.
-pub fn rule_body(rule: &RuleSpec, group_id: &str, ids: &dyn Fn(Group) -> String) -> Value {
-    let mut body = json!({
-        "security_group_id": group_id,
-        "direction": if rule.ingress { "ingress" } else { "egress" },
-        "ethertype": if rule.ipv6 { "IPv6" } else { "IPv4" },
-        "description": rule.why,
-    });
-    if let Some(p) = rule.protocol {
-        body["protocol"] = json!(p);
+/// Every node's ingress: kubelet, pod traffic, kube-router, and what the spec opens.
+fn node_rules(plan: &Plan, r: &mut Vec<RuleSpec>) {
+    r.push(ingress(
+        Some("icmp"),
+        None,
+        Remote::Any,
+        "ping and path-MTU discovery",
+    ));
+    r.push(ingress(
+        Some("tcp"),
+        Some((10250, 10250)),
+        Remote::Group(Group::Node),
+        "kubelet API (logs, exec, metrics)",
+    ));
+    if plan.kube_router_bgp {
+        r.push(ingress(
+            Some("tcp"),
+            Some((179, 179)),
+            Remote::Group(Group::Node),
+            "kube-router BGP between nodes",
+        ));
+        r.push(ingress(
+            Some("4"),
+            None,
+            Remote::Group(Group::Node),
+            "kube-router IP-in-IP tunnels across subnets",
+        ));
     }
-    if let Some((min, max)) = rule.ports {
-        body["port_range_min"] = json!(min);
-        body["port_range_max"] = json!(max);
+    r.push(ingress(
+        None,
+        None,
+        Remote::Cidr(plan.pod_subnet.to_string()),
+        "pod-to-pod traffic, routed without encapsulation inside the subnet",
+    ));
+    for cidr in &plan.openstack.servers.ssh_from {
+        r.push(ingress(
+            Some("tcp"),
+            Some((22, 22)),
+            Remote::Cidr(cidr.clone()),
+            "SSH, as the spec asks",
+        ));
     }
-    match &rule.remote {
-        Remote::Any => {}
-        Remote::Cidr(c) => body["remote_ip_prefix"] = json!(c),
-        Remote::Group(g) => body["remote_group_id"] = json!(ids(*g)),
+    if plan.openstack.load_balancer.is_some() {
+        r.push(ingress(
+            Some("tcp"),
+            Some((30000, 32767)),
+            Remote::Cidr(plan.openstack.cluster_cidr.to_string()),
+            "NodePorts behind Octavia load balancers",
+        ));
     }
-    body
+}
+
+/// The masters' ingress on top: the API and etcd.
+fn master_rules(r: &mut Vec<RuleSpec>) {
+    r.push(ingress(
+        Some("tcp"),
+        Some((6443, 6443)),
+        Remote::Any,
+        "Kubernetes API",
+    ));
+    r.push(ingress(
+        Some("tcp"),
+        Some((2379, 2380)),
+        Remote::Group(Group::Master),
+        "etcd clients and peers between masters",
+    ));
+}
+
+/// The Neutron request of a designed rule in group `group_id`.
+pub fn rule_request(rule: &RuleSpec, group_id: &str, ids: &dyn Fn(Group) -> String) -> RuleRequest {
+    let (remote_ip_prefix, remote_group_id) = match &rule.remote {
+        Remote::Any => (None, None),
+        Remote::Cidr(c) => (Some(c.clone()), None),
+        Remote::Group(g) => (None, Some(ids(*g))),
+    };
+    RuleRequest {
+        security_group_id: group_id.to_string(),
+        direction: if rule.ingress { "ingress" } else { "egress" },
+        ethertype: if rule.ipv6 { "IPv6" } else { "IPv4" },
+        description: rule.why.to_string(),
+        protocol: rule.protocol.map(str::to_string),
+        port_range_min: rule.ports.map(|p| p.0),
+        port_range_max: rule.ports.map(|p| p.1),
+        remote_ip_prefix,
+        remote_group_id,
+    }
 }
 
 /// The designed rule an existing Neutron rule is, if any (protocol names as Neutron returns
@@ -264,43 +268,48 @@ pub struct PortPlace<'a> {
     pub subnet_id: Option<&'a str>,
 }
 
-/// The Neutron body of one port. The cluster NIC carries the node IP the plan chose and
-/// admits the pod and service CIDRs (kube-router routes pod subnets and service IPs through
-/// it); the admin NIC gets the static address when the plan has one, else Neutron's pick.
-pub fn port_body(
+/// The address pairs of a cluster NIC: kube-router routes pod subnets and service IPs
+/// through it.
+pub fn address_pairs(plan: &Plan) -> Vec<AddressPair> {
+    [plan.pod_subnet.to_string(), plan.service_subnet.to_string()]
+        .into_iter()
+        .map(|ip_address| AddressPair { ip_address })
+        .collect()
+}
+
+/// The Neutron request of one port. The cluster NIC carries the node IP the plan chose and
+/// admits the pod and service CIDRs; the admin NIC gets the static address when the plan has
+/// one, else Neutron's pick.
+pub fn port_request(
     plan: &Plan,
     node: &NodePlan,
     nic: Nic,
     place: &PortPlace,
     groups: &dyn Fn(Group) -> String,
-) -> Value {
-    let security_groups: Vec<String> = port_groups(node, nic).into_iter().map(groups).collect();
-    let mut body = json!({
-        "name": port_name(&node.name, nic),
-        "description": marker(&plan.cluster_name),
-        "network_id": place.network_id,
-        "port_security_enabled": true,
-        "security_groups": security_groups,
-    });
-    let fixed = |ip: String| match place.subnet_id {
-        Some(subnet) => json!([{"subnet_id": subnet, "ip_address": ip}]),
-        None => json!([{"ip_address": ip}]),
+) -> PortRequest {
+    let fixed = |ip: String| FixedIpRequest {
+        subnet_id: place.subnet_id.map(str::to_string),
+        ip_address: ip,
     };
-    match nic {
-        Nic::Cluster => {
-            body["fixed_ips"] = fixed(node.address.to_string());
-            body["allowed_address_pairs"] = json!([
-                {"ip_address": plan.pod_subnet.to_string()},
-                {"ip_address": plan.service_subnet.to_string()},
-            ]);
-        }
-        Nic::Admin => {
-            if let Some(a) = node.admin_address {
-                body["fixed_ips"] = fixed(a.addr().to_string());
-            }
-        }
+    let (fixed_ips, allowed_address_pairs) = match nic {
+        Nic::Cluster => (vec![fixed(node.address.to_string())], address_pairs(plan)),
+        Nic::Admin => (
+            node.admin_address
+                .map(|a| fixed(a.addr().to_string()))
+                .into_iter()
+                .collect(),
+            Vec::new(),
+        ),
+    };
+    PortRequest {
+        name: port_name(&node.name, nic),
+        description: marker(&plan.cluster_name),
+        network_id: place.network_id.to_string(),
+        port_security_enabled: true,
+        security_groups: port_groups(node, nic).into_iter().map(groups).collect(),
+        fixed_ips,
+        allowed_address_pairs,
     }
-    body
 }
 
 /// Image, flavor and key pair resolved by pre-flight.
@@ -311,44 +320,48 @@ pub struct ServerPlace<'a> {
     pub server_group_id: Option<&'a str>,
 }
 
-/// The Nova `server` object and scheduler hints of one node. Tags go in the create body
-/// (microversion 2.52), so a server is never untagged.
-pub fn server_body(
+/// The Nova request of one node and the server group it joins (masters only).
+pub fn server_request<'a>(
     plan: &Plan,
     node: &NodePlan,
-    place: &ServerPlace,
-    user_data_base64: &str,
-) -> (Value, Option<Value>) {
+    place: &ServerPlace<'a>,
+    user_data: &[u8],
+) -> (ServerRequest, Option<&'a str>) {
     let servers = &plan.openstack.servers;
-    let mut server = json!({
-        "name": node.name,
-        "imageRef": place.image_id,
-        "flavorRef": place.flavor_id,
-        "networks": place.port_ids.iter().map(|p| json!({"port": p})).collect::<Vec<_>>(),
-        "user_data": user_data_base64,
-        "tags": [cluster_tag(&plan.cluster_name)],
-        "metadata": {
-            "k8sgen-cluster": plan.cluster_name,
-            "k8sgen-role": node.role.as_str(),
-            "k8sgen-pool": node.pool,
-        },
-    });
-    if let Some(key) = &servers.key_pair {
-        server["key_name"] = json!(key);
-    }
-    if servers.config_drive {
-        server["config_drive"] = json!(true);
-    }
-    let hints = match (node.role, place.server_group_id) {
-        (Role::Init | Role::ControlPlane, Some(group)) => Some(json!({"group": group})),
-        _ => None,
+    let metadata = [
+        ("k8sgen-cluster", plan.cluster_name.as_str()),
+        ("k8sgen-role", node.role.as_str()),
+        ("k8sgen-pool", node.pool.as_str()),
+    ];
+    let request = ServerRequest {
+        name: node.name.clone(),
+        image_ref: place.image_id.to_string(),
+        flavor_ref: place.flavor_id.to_string(),
+        networks: place
+            .port_ids
+            .iter()
+            .map(|p| PortAttachment { port: p.clone() })
+            .collect(),
+        user_data: user_data.to_vec(),
+        tags: vec![cluster_tag(&plan.cluster_name)],
+        metadata: metadata
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        key_name: servers.key_pair.clone(),
+        config_drive: servers.config_drive,
     };
-    (server, hints)
+    let group = match node.role {
+        Role::Init | Role::ControlPlane => place.server_group_id,
+        Role::Worker => None,
+    };
+    (request, group)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn plan_of(profile: &str) -> Plan {
         let spec =
@@ -404,8 +417,10 @@ mod tests {
             network_id: "net",
             subnet_id: Some("sub"),
         };
-        let body = port_body(&plan, node, Nic::Cluster, &place, &|g| format!("sg-{g:?}"));
+        let port = port_request(&plan, node, Nic::Cluster, &place, &|g| format!("sg-{g:?}"));
+        let body = serde_json::to_value(&port).unwrap();
         assert_eq!(body["fixed_ips"][0]["ip_address"], node.address.to_string());
+        assert_eq!(body["fixed_ips"][0]["subnet_id"], "sub");
         assert_eq!(
             body["allowed_address_pairs"][0]["ip_address"],
             "10.244.0.0/16"
@@ -416,7 +431,9 @@ mod tests {
         );
         assert_eq!(body["security_groups"], json!(["sg-Node", "sg-Master"]));
         assert_eq!(body["description"], "k8sgen cluster demo");
-        let admin = port_body(&plan, node, Nic::Admin, &place, &|g| format!("sg-{g:?}"));
+        assert_eq!(body["port_security_enabled"], true);
+        let admin = port_request(&plan, node, Nic::Admin, &place, &|g| format!("sg-{g:?}"));
+        let admin = serde_json::to_value(&admin).unwrap();
         assert!(admin.get("allowed_address_pairs").is_none());
         assert!(
             admin.get("fixed_ips").is_none(),
@@ -433,11 +450,16 @@ mod tests {
             port_ids: vec!["p1".into(), "p2".into()],
             server_group_id: Some("g"),
         };
-        let (server, hints) = server_body(&plan, &plan.nodes[0], &place, "dWQ=");
-        assert_eq!(hints, Some(json!({"group": "g"})));
+        let (server, group) = server_request(&plan, &plan.nodes[0], &place, b"ud");
+        assert_eq!(group, Some("g"));
+        let server = serde_json::to_value(&server).unwrap();
         assert_eq!(server["tags"], json!(["k8sgen-cluster=demo"]));
         assert_eq!(server["networks"], json!([{"port": "p1"}, {"port": "p2"}]));
+        assert_eq!(
+            server["metadata"]["k8sgen-role"],
+            plan.nodes[0].role.as_str()
+        );
         let worker = plan.nodes.iter().find(|n| n.role == Role::Worker).unwrap();
-        assert_eq!(server_body(&plan, worker, &place, "").1, None);
+        assert_eq!(server_request(&plan, worker, &place, b"").1, None);
     }
 }

@@ -1,7 +1,8 @@
 //! `up`, `down` and `status` on OpenStack. Pre-flight checks the cloud before anything is
 //! created; `converge` creates what is missing (security groups, server group, ports,
-//! floating IP), what Neutron decided goes into the plan (`record::Facts`), the user-data is
-//! built from that plan and the missing servers are created; `follow` then only polls.
+//! floating IP), what Neutron decided goes into the plan (`Plan::with_facts`), the user-data is
+//! built from that plan and the missing servers are created (`servers`); `follow` then only
+//! polls. `up` lists the phases; `run` holds what they share and does each.
 //! Everything made is named, tagged and marked for the cluster (`design`), so a second run
 //! resumes and `down` removes exactly it. Reports progress through `Event`s; never prints.
 
@@ -10,21 +11,23 @@ pub mod converge;
 pub mod design;
 pub mod follow;
 pub mod preflight;
-pub mod record;
+mod record;
+mod rules;
+mod run;
+pub mod servers;
 pub mod teardown;
+mod token;
 
-use crate::compile::{self, CompileError};
+use crate::compile::CompileError;
 use crate::pki::{self, Clock, Entropy};
-use crate::plan::{Plan, PlanError, Role};
-use crate::providers::openstack::api::{ApiError, Purpose};
+use crate::plan::{Plan, PlanError};
+use crate::providers::openstack::api::ApiError;
 use crate::providers::openstack::auth::AuthError;
 use crate::providers::openstack::catalog::MissingEndpoint;
 use crate::providers::openstack::keystone::KeystoneError;
 use crate::spec::ClusterSpec;
 use crate::up::kube::{Kube, KubeError};
 use crate::up::progress::NodeState;
-use base64::Engine;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -140,217 +143,50 @@ pub struct UpResult {
     pub phases: Vec<(&'static str, f64)>,
 }
 
-/// Placeholders as long as the real facts, so pre-flight's size check holds for them.
-fn placeholder_facts(plan: &Plan) -> record::Facts {
-    record::Facts {
-        admin_macs: if plan.admin_nic.is_some() {
-            plan.nodes
-                .iter()
-                .map(|n| (n.name.clone(), "fa:16:3e:00:00:00".into()))
-                .collect()
-        } else {
-            BTreeMap::new()
-        },
-        api_floating_ip: plan
-            .openstack
-            .api_floating_ip
-            .then(|| "255.255.255.255".into()),
-    }
+/// What `up` is given: the cloud, the cluster's inputs, the injected clock and entropy, and
+/// where progress goes.
+pub struct Inputs<'a> {
+    pub conn: &'a Connection,
+    pub spec: &'a ClusterSpec,
+    /// May gain leaf certificates (the caller saves them when `issued_leaves` is not empty).
+    pub secrets: &'a mut pki::Bundle,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub clock: &'a dyn Clock,
+    pub entropy: &'a mut dyn Entropy,
+    pub options: &'a UpOptions,
+    pub report: &'a (dyn Fn(Event) + Sync),
 }
 
-fn encode(user_data: &[crate::render::UserData]) -> BTreeMap<String, String> {
-    user_data
-        .iter()
-        .map(|u| {
-            (
-                u.node.clone(),
-                base64::engine::general_purpose::STANDARD.encode(&u.bytes),
-            )
-        })
-        .collect()
-}
-
-/// Bring the cluster to what the spec says. Secrets may gain leaf certificates (the caller
-/// saves them when `issued_leaves` is not empty).
-#[allow(clippy::too_many_arguments)]
-pub fn up(
-    conn: &Connection,
-    spec: &ClusterSpec,
-    secrets: &mut pki::Bundle,
-    env: &dyn Fn(&str) -> Option<String>,
-    clock: &dyn Clock,
-    entropy: &mut dyn Entropy,
-    options: &UpOptions,
-    report: &(dyn Fn(Event) + Sync),
-) -> Result<UpResult, UpError> {
-    let api = &conn.api;
-    let mut phase = Phases::default();
-    let render_options = crate::render::Options { gzip: options.gzip };
-    let draft = record::plan_with_facts(spec, secrets, env, &record::Facts::default())?;
-    if !draft.deployable {
-        return Err(UpError::NotDeployable(draft.warnings.join("; ")));
-    }
-    let cluster = draft.cluster_name.clone();
-
-    phase.start("pre-flight");
-    report(Event::Phase("pre-flight"));
-    let mut inventory = cloud::inventory(api, &cluster, Purpose::Converge)?;
-    let sized = record::plan_with_facts(spec, secrets, env, &placeholder_facts(&draft))?;
-    let sized = compile::build(sized, secrets, clock, entropy, render_options)?;
-    let sizes: Vec<(String, usize)> = sized
-        .user_data
-        .iter()
-        .map(|u| (u.node.clone(), u.base64_size()))
-        .collect();
-    let resolved = preflight::check(api, &conn.project_id, &draft, &inventory, &sizes)?;
-    let surplus: Vec<String> = inventory
-        .servers
-        .keys()
-        .filter(|name| !draft.nodes.iter().any(|n| &n.name == *name))
-        .cloned()
-        .collect();
-
-    phase.start("network");
-    report(Event::Phase("network"));
-    let groups = converge::security_groups(api, &draft, &mut inventory, report)?;
-    let server_group = converge::server_group(api, &draft, &mut inventory, report)?;
-    converge::ports(api, &draft, &resolved, &groups, &mut inventory, report)?;
-    let fip = converge::floating_ip(api, &draft, &resolved, &mut inventory, report)?;
-
-    // What Neutron decided goes into the plan before anything is built.
-    phase.start("build");
-    let facts = converge::facts(&draft, &inventory, fip);
-    let plan = record::plan_with_facts(spec, secrets, env, &facts)?;
-    let compiled = compile::build(plan, secrets, clock, entropy, render_options)?;
-    let mut issued_leaves = sized.issued_leaves;
-    issued_leaves.extend(compiled.issued_leaves.iter().cloned());
-    let plan = &compiled.plan;
-    let mut user_data = encode(&compiled.user_data);
-    let rec = converge::record(plan, &inventory, &facts, &BTreeMap::new());
-    record::save(&options.record_path, &rec).map_err(write_error(&options.record_path))?;
-    crate::fsio::write_atomic(
-        &options.kubeconfig_path,
-        compiled.admin_kubeconfig.as_bytes(),
-        0o600,
-    )
-    .map_err(write_error(&options.kubeconfig_path))?;
-    let kube = kube_client(plan, secrets)?;
-
-    // Workers joining after the rendered token expired get a fresh one.
-    let new_workers: Vec<&str> = plan
-        .nodes
-        .iter()
-        .filter(|n| n.role == Role::Worker && !inventory.servers.contains_key(&n.name))
-        .map(|n| n.name.as_str())
-        .collect();
-    if !new_workers.is_empty() && token_expired(plan, &inventory, clock) {
-        report(Event::Note(
-            "the rendered bootstrap token has expired: creating a fresh one for the new workers"
-                .into(),
-        ));
-        let mut fresh = secrets.clone();
-        fresh.bootstrap_token = pki::generate_token(entropy);
-        let expiration = (clock.now() + time::Duration::hours(24))
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        kube.create_bootstrap_token(
-            &fresh.bootstrap_token.id,
-            fresh.bootstrap_token.secret.expose(),
-            &expiration,
-        )?;
-        let mut fresh_plan = compiled.plan.clone();
-        fresh_plan.token_id = fresh.bootstrap_token.id.clone();
-        let rebuilt = compile::build(fresh_plan, &mut fresh, clock, entropy, render_options)?;
-        for u in encode(&rebuilt.user_data) {
-            if new_workers.contains(&u.0.as_str()) {
-                user_data.insert(u.0, u.1);
-            }
-        }
-    }
-
-    phase.start("servers");
-    report(Event::Phase("servers"));
-    let (servers, ports) = std::thread::scope(|scope| {
-        let ports =
-            scope.spawn(|| converge::finish_ports(api, plan, &inventory, options.concurrency));
-        let servers = converge::servers(
-            api,
-            plan,
-            &resolved,
-            &server_group,
-            &inventory,
-            &user_data,
-            options.concurrency,
-            report,
-        );
-        (servers, ports.join().expect("port finishing thread"))
-    });
-    ports?;
-    let (server_ids, created_servers) = servers?;
-    let rec = converge::record(plan, &inventory, &facts, &server_ids);
-    record::save(&options.record_path, &rec).map_err(write_error(&options.record_path))?;
-
-    let mut pruned = Vec::new();
-    if options.prune && !surplus.is_empty() {
-        phase.start("prune");
-        report(Event::Phase("prune"));
-        pruned = teardown::prune(api, &kube, &inventory, &surplus, report)?;
-    }
-
-    phase.start("follow");
-    report(Event::Phase("follow"));
-    let followed = follow::follow(
-        api,
-        plan,
-        Some(&kube),
-        options.until,
-        options.timeout,
-        options.poll_interval,
-        report,
-    )?;
+/// Bring the cluster to what the spec says, phase by phase; each phase starts from what the
+/// ones before it learned, so a second run resumes.
+pub fn up(inputs: Inputs) -> Result<UpResult, UpError> {
+    let mut run = run::Run::new(inputs)?;
+    run.phase("pre-flight", true);
+    let mut cloud = run.preflight()?;
+    run.phase("network", true);
+    let network = run.network(&mut cloud)?;
+    // Building is local work: timed, not announced.
+    run.phase("build", false);
+    let built = run.build(&cloud, network.facts.clone())?;
+    run.phase("servers", true);
+    let created_servers = run.servers(&cloud, &network, &built)?;
+    let pruned = run.prune(&cloud, &built.kube)?;
+    run.phase("follow", true);
+    let followed = run.follow(&built)?;
     Ok(UpResult {
         created_servers,
-        surplus: surplus
+        surplus: cloud
+            .surplus
             .into_iter()
             .filter(|s| !pruned.contains(s))
             .collect(),
         pruned,
         followed,
-        calls: api.calls(),
-        issued_leaves,
-        phases: phase.finish(),
-        api_server: plan.admin_server.clone(),
+        calls: run.api.calls(),
+        issued_leaves: run.issued_leaves,
+        phases: run.phases.finish(),
+        api_server: built.plan.admin_server.clone(),
     })
-}
-
-/// Wall time per phase.
-#[derive(Default)]
-struct Phases {
-    done: Vec<(&'static str, f64)>,
-    current: Option<(&'static str, std::time::Instant)>,
-}
-
-impl Phases {
-    fn start(&mut self, name: &'static str) {
-        self.close();
-        self.current = Some((name, std::time::Instant::now()));
-    }
-    fn close(&mut self) {
-        if let Some((name, t)) = self.current.take() {
-            self.done.push((name, t.elapsed().as_secs_f64()));
-        }
-    }
-    fn finish(mut self) -> Vec<(&'static str, f64)> {
-        self.close();
-        self.done
-    }
-}
-
-fn write_error(path: &std::path::Path) -> impl Fn(std::io::Error) -> UpError + '_ {
-    move |e| UpError::Write {
-        path: path.display().to_string(),
-        detail: e.to_string(),
-    }
 }
 
 /// A client for the cluster's API with the admin certificate, trusting only the cluster CA.
@@ -365,85 +201,4 @@ pub fn kube_client(plan: &Plan, secrets: &pki::Bundle) -> Result<Kube, UpError> 
         &admin.cert,
         admin.key.expose(),
     )?)
-}
-
-/// The init master's token lives `tokenTTL` from when the server was created.
-fn token_expired(plan: &Plan, inventory: &cloud::Inventory, clock: &dyn Clock) -> bool {
-    let Some(ttl) = Some(plan.token_ttl.seconds()).filter(|t| *t > 0) else {
-        return false;
-    };
-    let Some(init) = plan.nodes.iter().find(|n| n.role == Role::Init) else {
-        return false;
-    };
-    let Some(server) = inventory.servers.get(&init.name) else {
-        return false;
-    };
-    let Ok(created) = time::OffsetDateTime::parse(
-        &server.created,
-        &time::format_description::well_known::Rfc3339,
-    ) else {
-        return false;
-    };
-    // Ten minutes of margin: a worker needs time to boot before it joins.
-    clock.now() > created + time::Duration::seconds(ttl as i64) - time::Duration::minutes(10)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::providers::openstack::nova::Server;
-
-    fn plan(ttl: &str) -> Plan {
-        let mut spec = crate::spec::load(
-            "openstack-ha",
-            crate::profiles::find("openstack-ha").unwrap().text,
-        )
-        .unwrap();
-        spec.bootstrap.token_ttl = ttl.into();
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/secrets.yaml"
-        ))
-        .unwrap();
-        let bundle = pki::Bundle::from_yaml("fixture", &text).unwrap();
-        crate::plan::plan(&spec, &bundle, &|_| None).unwrap()
-    }
-
-    fn with_init_created(created: &str) -> cloud::Inventory {
-        let server: Server = serde_json::from_value(serde_json::json!({
-            "id": "i", "name": "demo-cp-0", "status": "ACTIVE", "created": created,
-        }))
-        .unwrap();
-        let mut inventory = cloud::Inventory::default();
-        inventory.servers.insert("demo-cp-0".into(), server);
-        inventory
-    }
-
-    fn at(text: &str) -> pki::FixedClock {
-        pki::FixedClock(
-            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-                .unwrap(),
-        )
-    }
-
-    #[test]
-    fn the_rendered_token_expires_ttl_after_the_init_master_was_created() {
-        let inventory = with_init_created("2026-11-01T10:00:00Z");
-        let p = plan("24h");
-        assert!(!token_expired(&p, &inventory, &at("2026-11-02T09:00:00Z")));
-        // Ten minutes of margin before the TTL ends.
-        assert!(token_expired(&p, &inventory, &at("2026-11-02T09:55:00Z")));
-        assert!(token_expired(&p, &inventory, &at("2026-11-09T00:00:00Z")));
-        // `0` never expires; no init master yet means a fresh cluster.
-        assert!(!token_expired(
-            &plan("0"),
-            &inventory,
-            &at("2027-01-01T00:00:00Z")
-        ));
-        assert!(!token_expired(
-            &p,
-            &cloud::Inventory::default(),
-            &at("2027-01-01T00:00:00Z")
-        ));
-    }
 }

@@ -4,9 +4,11 @@
 
 use super::cloud::{self, Inventory};
 use super::{Event, UpError};
-use crate::providers::openstack::api::{Api, Purpose};
-use crate::providers::openstack::{neutron, nova};
+use crate::providers::openstack::api::{Api, ApiError, Purpose};
+use crate::providers::openstack::neutron::{self, Kind};
+use crate::providers::openstack::nova;
 use crate::up::progress;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// How many objects of each kind `down` deleted.
@@ -37,52 +39,27 @@ pub fn down(
     for dup in &inventory.duplicates {
         report(Event::Note(format!("also removing duplicate {dup}")));
     }
-    let mut removed = Removed::default();
-    let server_ids: Vec<&String> = inventory.servers.values().map(|s| &s.id).collect();
-    let deleted = super::converge::parallel(&server_ids, 8, |id| nova::delete_server(api, id));
-    for (name, r) in inventory.servers.keys().zip(deleted) {
-        if r? {
-            removed.servers += 1;
-            report(Event::Deleted {
-                kind: "server",
-                name: name.clone(),
-            });
-        }
-    }
-    let tag = super::design::cluster_tag(cluster);
-    let deadline = Instant::now() + wait;
-    while !nova::servers_tagged(api, &tag, Purpose::Poll)?.is_empty() {
-        if Instant::now() > deadline {
-            return Err(UpError::Conflict {
-                what: "servers are still being deleted".into(),
-                hint: "run `k8sgen down` again in a minute".into(),
-            });
-        }
-        std::thread::sleep(Duration::from_secs(1));
-    }
-    for fip in &inventory.floating_ips {
-        if neutron::delete(api, "floatingips", &fip.id)? {
-            removed.floating_ips += 1;
-            report(Event::Deleted {
-                kind: "floating IP",
-                name: fip.floating_ip_address.clone(),
-            });
-        }
-    }
-    let ports: Vec<(&String, &neutron::Port)> = inventory.ports.iter().collect();
-    let deleted =
-        super::converge::parallel(&ports, 8, |(_, p)| neutron::delete(api, "ports", &p.id));
-    for ((name, _), r) in ports.iter().zip(deleted) {
-        if r? {
-            removed.ports += 1;
-            report(Event::Deleted {
-                kind: "port",
-                name: (*name).clone(),
-            });
-        }
-    }
+    let mut removed = Removed {
+        servers: delete_each(
+            "server",
+            &ids(&inventory.servers, |s| &s.id),
+            report,
+            |id| nova::delete_server(api, id),
+        )?,
+        ..Removed::default()
+    };
+    servers_gone(api, cluster, wait)?;
+    let fips: Vec<(&str, &str)> = (inventory.floating_ips.iter())
+        .map(|f| (f.floating_ip_address.as_str(), f.id.as_str()))
+        .collect();
+    removed.floating_ips = delete_each("floating IP", &fips, report, |id| {
+        neutron::delete(api, Kind::FloatingIp, id)
+    })?;
+    removed.ports = delete_each("port", &ids(&inventory.ports, |p| &p.id), report, |id| {
+        neutron::delete(api, Kind::Port, id)
+    })?;
     for dup in duplicate_ports(api, cluster, &inventory)? {
-        neutron::delete(api, "ports", &dup.id)?;
+        neutron::delete(api, Kind::Port, &dup.id)?;
         removed.ports += 1;
     }
     if let Some(group) = &inventory.server_group {
@@ -98,16 +75,56 @@ pub fn down(
             });
         }
     }
-    for (name, g) in &inventory.groups {
-        if neutron::delete(api, "security-groups", &g.id)? {
-            removed.security_groups += 1;
+    let groups = ids(&inventory.groups, |g| &g.id);
+    removed.security_groups = delete_each("security group", &groups, report, |id| {
+        neutron::delete(api, Kind::SecurityGroup, id)
+    })?;
+    Ok(removed)
+}
+
+/// (name, ID) of each object in `by_name`.
+fn ids<T>(by_name: &BTreeMap<String, T>, id: impl Fn(&T) -> &String) -> Vec<(&str, &str)> {
+    by_name
+        .iter()
+        .map(|(name, t)| (name.as_str(), id(t).as_str()))
+        .collect()
+}
+
+/// Delete each (name, ID), a few at a time; how many were still there to delete.
+fn delete_each(
+    kind: &'static str,
+    items: &[(&str, &str)],
+    report: &dyn Fn(Event),
+    delete: impl Fn(&str) -> Result<bool, ApiError> + Sync,
+) -> Result<usize, UpError> {
+    let deleted = crate::up::pool::parallel(items, 8, |(_, id)| delete(id));
+    let mut count = 0;
+    for ((name, _), r) in items.iter().zip(deleted) {
+        if r? {
+            count += 1;
             report(Event::Deleted {
-                kind: "security group",
-                name: name.clone(),
+                kind,
+                name: name.to_string(),
             });
         }
     }
-    Ok(removed)
+    Ok(count)
+}
+
+/// Wait until Nova no longer lists the cluster's servers (their ports stay bound until then).
+fn servers_gone(api: &Api, cluster: &str, wait: Duration) -> Result<(), UpError> {
+    let tag = super::design::cluster_tag(cluster);
+    let deadline = Instant::now() + wait;
+    while !nova::servers_tagged(api, &tag, Purpose::Poll)?.is_empty() {
+        if Instant::now() > deadline {
+            return Err(UpError::Conflict {
+                what: "servers are still being deleted".into(),
+                hint: "run `k8sgen down` again in a minute".into(),
+            });
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    Ok(())
 }
 
 /// Servers the spec no longer has: drained through the Kubernetes API (nothing is deleted
@@ -126,7 +143,7 @@ pub fn prune(
         for nic in [super::design::Nic::Cluster, super::design::Nic::Admin] {
             if let Some(p) = inventory.ports.get(&super::design::port_name(name, nic)) {
                 // Nova may still hold the port for a moment; Neutron detaches it.
-                neutron::delete(api, "ports", &p.id)?;
+                neutron::delete(api, Kind::Port, &p.id)?;
             }
         }
         report(Event::Deleted {
