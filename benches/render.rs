@@ -84,7 +84,7 @@ fn main() {
     // The same compile in-process, without file I/O, to separate compute from writing.
     let spec_text = std::fs::read_to_string(dir.join("cluster.yaml")).unwrap();
     let spec = k8sgen::spec::load("bench", &spec_text).unwrap();
-    let mut secrets = pki::Bundle::from_yaml(
+    let mut secrets = pki::Secrets::from_yaml(
         "bench",
         &std::fs::read_to_string(dir.join("secrets.yaml")).unwrap(),
     )

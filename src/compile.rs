@@ -29,7 +29,7 @@ pub struct Compiled {
 
 pub fn compile(
     spec: &ClusterSpec,
-    secrets: &mut pki::Bundle,
+    secrets: &mut pki::Secrets,
     env: &dyn Fn(&str) -> Option<String>,
     clock: &dyn Clock,
     entropy: &mut dyn Entropy,
@@ -43,7 +43,7 @@ pub fn compile(
 /// into the plan first, as `up` does; rendering itself never calls a provider.
 pub fn build(
     plan: Plan,
-    secrets: &mut pki::Bundle,
+    secrets: &mut pki::Secrets,
     clock: &dyn Clock,
     entropy: &mut dyn Entropy,
     options: Options,

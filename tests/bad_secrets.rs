@@ -10,7 +10,7 @@ use common::*;
 #[test]
 fn bad_bundles_fail_with_pinned_messages() {
     check_pinned_errors("bad-secrets", 9, |file, text| {
-        k8sgen::pki::Bundle::from_yaml(file, text)
+        k8sgen::pki::Secrets::from_yaml(file, text)
             .map(drop)
             .map_err(|e| e.to_string())
     });

@@ -154,7 +154,7 @@ fn export_then_import_keeps_the_cas() {
     assert!(import.status.success(), "{}", text(&import));
     let a = common::fixture();
     let b =
-        k8sgen::pki::Bundle::from_yaml("x", &std::fs::read_to_string(&imported).unwrap()).unwrap();
+        k8sgen::pki::Secrets::from_yaml("x", &std::fs::read_to_string(&imported).unwrap()).unwrap();
     assert_eq!(a.cluster_ca, b.cluster_ca);
     assert_eq!(a.etcd_ca, b.etcd_ca);
     assert_eq!(a.service_account, b.service_account);

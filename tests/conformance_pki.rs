@@ -7,7 +7,7 @@ mod common;
 
 use base64::Engine;
 use common::*;
-use k8sgen::pki::{self, Bundle, KeyAlgorithm, OsEntropy, SeededEntropy};
+use k8sgen::pki::{self, KeyAlgorithm, OsEntropy, Secrets, SeededEntropy};
 use std::path::Path;
 use std::process::Command;
 
@@ -60,7 +60,7 @@ fn validity_days(cert: &Path) -> i64 {
     (parse("notAfter=") - parse("notBefore=")).whole_days()
 }
 
-fn bundle_with_leaves(alg: Option<KeyAlgorithm>) -> Bundle {
+fn bundle_with_leaves(alg: Option<KeyAlgorithm>) -> Secrets {
     let (compiled, secrets) = match alg {
         None => compile_profile("openstack-ha", false),
         Some(alg) => {
@@ -84,7 +84,7 @@ fn bundle_with_leaves(alg: Option<KeyAlgorithm>) -> Bundle {
     secrets
 }
 
-fn check_bundle(label: &str, bundle: &Bundle) {
+fn check_bundle(label: &str, bundle: &Secrets) {
     require("openssl");
     let dir = tempfile::tempdir().unwrap();
     let secrets = dir.path().join("secrets.yaml");

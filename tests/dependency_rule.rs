@@ -378,7 +378,7 @@ fn the_rule_refuses_what_design_forbids() {
         ("render::cloudinit", "providers::openstack::api"),
         ("providers::openstack::nova", "render::NOVA_USER_DATA_LIMIT"),
         ("plan", "bundle::NodeBundle"),
-        ("spec::validate", "pki::Bundle"),
+        ("spec::validate", "pki::Secrets"),
         ("compile", "up::openstack"),
         ("compile", "fsio::write_atomic"),
         ("up::kube", "providers::openstack::api"),

@@ -24,7 +24,7 @@ impl Drop for Server {
 }
 
 /// An API server stand-in on 127.0.0.1 with a serving certificate from `bundle`'s CA.
-fn start(bundle: &mut pki::Bundle, root: &Path) -> (Server, String) {
+fn start(bundle: &mut pki::Secrets, root: &Path) -> (Server, String) {
     let request = LeafRequest {
         name: "test/apiserver".into(),
         signer: LeafSigner::ClusterCa,
@@ -83,7 +83,7 @@ fn start(bundle: &mut pki::Bundle, root: &Path) -> (Server, String) {
 
 /// A bundle made now (certificates valid from this moment) with the leaves `single` needs,
 /// among them the admin client certificate.
-fn fresh_bundle(seed: u64) -> pki::Bundle {
+fn fresh_bundle(seed: u64) -> pki::Secrets {
     let mut bundle = pki::generate(
         pki::KeyAlgorithm::EcdsaP256,
         &SystemClock,
@@ -105,7 +105,7 @@ fn fresh_bundle(seed: u64) -> pki::Bundle {
     bundle
 }
 
-fn admin_client(bundle: &pki::Bundle, url: &str) -> Kube {
+fn admin_client(bundle: &pki::Secrets, url: &str) -> Kube {
     let admin = &bundle.leaves[k8sgen::plan::ADMIN_LEAF];
     Kube::new(
         url,

@@ -239,7 +239,7 @@ fn consumed_user_data(c: &Cluster, node: &str) -> Vec<u8> {
 fn rendered_user_data(spec: &Path, secrets: &Path, out: &Path) -> BTreeMap<String, Vec<u8>> {
     let text = std::fs::read_to_string(spec).unwrap();
     let loaded = k8sgen::spec::load("cluster.yaml", &text).unwrap();
-    let bundle = k8sgen::pki::Bundle::from_yaml(
+    let bundle = k8sgen::pki::Secrets::from_yaml(
         &secrets.display().to_string(),
         &std::fs::read_to_string(secrets).unwrap(),
     )

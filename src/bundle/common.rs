@@ -4,7 +4,7 @@
 use super::script::Step;
 use super::{Builder, BundleError};
 use crate::catalog::BootStep;
-use crate::pki::Bundle as Secrets;
+use crate::pki::Secrets;
 use crate::plan::{AdminNicPlan, NodePlan, Plan, Platform};
 use crate::templates::render;
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! certificate issued locally from the cluster CA, in group `kubeadm:cluster-admins`.
 
 use super::{BundleError, kubeadm::to_yaml};
-use crate::pki::Bundle as Secrets;
+use crate::pki::Secrets;
 use crate::plan::{self, Plan};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

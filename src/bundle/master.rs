@@ -6,7 +6,7 @@
 use super::script::Step;
 use super::{Builder, BundleError, kubeadm, manifests};
 use crate::catalog::BootStep;
-use crate::pki::{Bundle as Secrets, CertKey};
+use crate::pki::{CertKey, Secrets};
 use crate::plan::{self, NodePlan, Plan, Role};
 use crate::templates::render;
 use serde_json::json;

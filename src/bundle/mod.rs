@@ -17,7 +17,7 @@ mod worker;
 pub use kubeconfig::admin_kubeconfig;
 
 use crate::catalog::BootStep;
-use crate::pki::Bundle as Secrets;
+use crate::pki::Secrets;
 use crate::plan::{NodePlan, Plan, Role};
 use crate::templates::TemplateError;
 use serde::Serialize;

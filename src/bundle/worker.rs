@@ -4,7 +4,7 @@
 use super::script::Step;
 use super::{Builder, BundleError, kubeadm};
 use crate::catalog::BootStep;
-use crate::pki::Bundle as Secrets;
+use crate::pki::Secrets;
 use crate::plan::{NodePlan, Plan};
 use serde_json::json;
 

@@ -3,7 +3,7 @@
 //! read files.
 
 use crate::compile::Compiled;
-use crate::pki::{self, Bundle, PkiError};
+use crate::pki::{self, PkiError, Secrets};
 use crate::render::NOVA_USER_DATA_LIMIT;
 use serde_json::json;
 use std::fmt::Write;
@@ -179,7 +179,7 @@ fn plan_nodes(s: &mut String, p: &crate::plan::Plan) {
 }
 
 /// What `secrets show` prints: public facts only, never a key or the token secret.
-pub fn secrets_summary(b: &Bundle, format: OutputFormat) -> Result<String, PkiError> {
+pub fn secrets_summary(b: &Secrets, format: OutputFormat) -> Result<String, PkiError> {
     let mut parts = vec![
         ("cluster CA".to_string(), &b.cluster_ca.cert),
         ("front-proxy CA".into(), &b.front_proxy_ca.cert),

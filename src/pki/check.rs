@@ -4,7 +4,7 @@
 //! hint. Read-only: it must not repair, regenerate or print anything.
 
 use super::inspect::{key_spki, summarize};
-use super::{Bundle, CertKey, PkiError, ServiceAccountKeys};
+use super::{CertKey, PkiError, Secrets, ServiceAccountKeys};
 use x509_parser::pem::parse_x509_pem;
 
 pub use crate::problem::Problem;
@@ -22,7 +22,7 @@ fn detail(e: PkiError) -> String {
 }
 
 /// Every problem of `bundle`, in file order; empty when its parts fit together.
-pub(super) fn problems(bundle: &Bundle) -> Vec<Problem> {
+pub(super) fn problems(bundle: &Secrets) -> Vec<Problem> {
     let mut out = Vec::new();
     for (field, ca) in [
         ("clusterCa", &bundle.cluster_ca),
@@ -110,9 +110,9 @@ fn check_service_account(sa: &ServiceAccountKeys, out: &mut Vec<Problem>) {
 mod tests {
     use super::*;
 
-    fn fixture() -> Bundle {
+    fn fixture() -> Secrets {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/secrets.yaml");
-        Bundle::from_yaml("fixture", &std::fs::read_to_string(path).unwrap()).unwrap()
+        Secrets::from_yaml("fixture", &std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
     #[test]

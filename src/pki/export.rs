@@ -4,7 +4,7 @@
 //! keep their bundle names, which already follow kubeadm's layout under a node directory
 //! (`demo-cp-0/etcd/peer.crt`) or at the top for shared ones (`apiserver-etcd-client.crt`).
 
-use super::Bundle;
+use super::Secrets;
 
 /// One file of the exported layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,7 +14,7 @@ pub struct ExportFile {
     pub mode: u32,
 }
 
-pub fn export_kubeadm_layout(bundle: &Bundle) -> Vec<ExportFile> {
+pub fn export_kubeadm_layout(bundle: &Secrets) -> Vec<ExportFile> {
     let mut files = Vec::new();
     let mut pair = |base: &str, cert: &str, key: &str| {
         files.push(ExportFile {

@@ -6,8 +6,8 @@
 
 use super::entropy::{Clock, Entropy};
 use super::{
-    BUNDLE_API_VERSION, BUNDLE_KIND, BootstrapToken, Bundle, CertKey, KeyAlgorithm, PkiError,
-    Secret, ServiceAccountKeys,
+    BUNDLE_API_VERSION, BUNDLE_KIND, BootstrapToken, CertKey, KeyAlgorithm, PkiError, Secret,
+    Secrets, ServiceAccountKeys,
 };
 use rcgen::{
     BasicConstraints, Certificate, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair,
@@ -131,8 +131,8 @@ pub fn generate(
     alg: KeyAlgorithm,
     clock: &dyn Clock,
     entropy: &mut dyn Entropy,
-) -> Result<Bundle, PkiError> {
-    Ok(Bundle {
+) -> Result<Secrets, PkiError> {
+    Ok(Secrets {
         api_version: BUNDLE_API_VERSION.into(),
         kind: BUNDLE_KIND.into(),
         test_only: false,
@@ -167,7 +167,7 @@ mod tests {
         let bundle = generate(KeyAlgorithm::EcdsaP256, &clock, &mut SeededEntropy(1)).unwrap();
         bundle.check("mem").unwrap();
         let text = bundle.to_yaml();
-        let back = Bundle::from_yaml("mem", &text).unwrap();
+        let back = Secrets::from_yaml("mem", &text).unwrap();
         assert_eq!(back, bundle);
         assert!(bundle.discovery_hash().unwrap().starts_with("sha256:"));
     }

@@ -10,7 +10,7 @@ use super::generate::{
 };
 use super::inspect::summarize;
 use super::{
-    BUNDLE_API_VERSION, BUNDLE_KIND, Bundle, CertKey, KeyAlgorithm, PkiError, Secret,
+    BUNDLE_API_VERSION, BUNDLE_KIND, CertKey, KeyAlgorithm, PkiError, Secret, Secrets,
     ServiceAccountKeys,
 };
 use rcgen::{KeyPair, PKCS_ECDSA_P256_SHA256};
@@ -25,7 +25,7 @@ pub fn import_kubeadm_dir(
     read: &dyn Fn(&str) -> Option<String>,
     clock: &dyn Clock,
     entropy: &mut dyn Entropy,
-) -> Result<(Bundle, Vec<&'static str>), PkiError> {
+) -> Result<(Secrets, Vec<&'static str>), PkiError> {
     let missing = |file: &str| PkiError::Invalid {
         part: file.into(),
         detail: "missing: the cluster CA certificate and key are required".into(),
@@ -73,7 +73,7 @@ pub fn import_kubeadm_dir(
         }
     };
     generated.push("bootstrap token");
-    let bundle = Bundle {
+    let bundle = Secrets {
         api_version: BUNDLE_API_VERSION.into(),
         kind: BUNDLE_KIND.into(),
         test_only: false,

@@ -9,7 +9,7 @@
 use super::entropy::{Clock, Entropy};
 use super::generate::{cert_key, new_key, stamp};
 use super::inspect::{key_spki, summarize};
-use super::{Bundle, CertKey, PkiError};
+use super::{CertKey, PkiError, Secrets};
 use rcgen::{
     CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -39,7 +39,7 @@ pub enum Signer {
 /// One leaf the plan needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeafRequest {
-    /// Key in `Bundle::leaves`, e.g. `etcd-peer/demo-cp-0`.
+    /// Key in `Secrets::leaves`, e.g. `etcd-peer/demo-cp-0`.
     pub name: String,
     pub signer: Signer,
     pub common_name: String,
@@ -52,7 +52,7 @@ pub struct LeafRequest {
 pub use Signer as LeafSigner;
 
 impl LeafRequest {
-    fn signer_ca<'a>(&self, bundle: &'a Bundle) -> &'a CertKey {
+    fn signer_ca<'a>(&self, bundle: &'a Secrets) -> &'a CertKey {
         match self.signer {
             Signer::ClusterCa => &bundle.cluster_ca,
             Signer::EtcdCa => &bundle.etcd_ca,
@@ -86,7 +86,7 @@ impl LeafRequest {
 
 /// Make sure the bundle holds a valid leaf for every request; returns the names (re)issued.
 pub fn ensure_leaves(
-    bundle: &mut Bundle,
+    bundle: &mut Secrets,
     requests: &[LeafRequest],
     clock: &dyn Clock,
     entropy: &mut dyn Entropy,

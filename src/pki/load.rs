@@ -1,17 +1,17 @@
-//! `secrets.yaml` text → `Bundle`: YAML, then the bundle's identity (`apiVersion`, `kind`),
+//! `secrets.yaml` text → `Secrets`: YAML, then the bundle's identity (`apiVersion`, `kind`),
 //! then its shape, then whether its parts fit together (`check`). Each failure names the
 //! file, the field path and a hint, never a parser's type names. It must not read files
 //! (the caller passes the text) nor fill in missing parts.
 
 use super::check::{Problem, problems};
-use super::{BUNDLE_API_VERSION, BUNDLE_KIND, Bundle, PkiError};
+use super::{BUNDLE_API_VERSION, BUNDLE_KIND, PkiError, Secrets};
 use serde_json::Value;
 
 const GENERATE: &str =
     "pass the secrets.yaml that `k8sgen secrets generate --out FILE` wrote, or create one with it";
 
 /// Parse `secrets.yaml` text and check that its parts fit together.
-pub(super) fn from_yaml(file: &str, text: &str) -> Result<Bundle, PkiError> {
+pub(super) fn from_yaml(file: &str, text: &str) -> Result<Secrets, PkiError> {
     let tree: Value = serde_saphyr::from_str(text).map_err(|e| PkiError::Syntax {
         file: file.into(),
         detail: e.to_string(),
@@ -23,7 +23,7 @@ pub(super) fn from_yaml(file: &str, text: &str) -> Result<Bundle, PkiError> {
         detail,
         hint,
     })?;
-    let bundle: Bundle = serde_path_to_error::deserialize(tree).map_err(|e| {
+    let bundle: Secrets = serde_path_to_error::deserialize(tree).map_err(|e| {
         let detail = e.inner().to_string();
         PkiError::NotABundle {
             file: file.into(),
@@ -37,7 +37,7 @@ pub(super) fn from_yaml(file: &str, text: &str) -> Result<Bundle, PkiError> {
 }
 
 /// `Err` with every problem of `bundle`, naming `file`.
-pub(super) fn check(file: &str, bundle: &Bundle) -> Result<(), PkiError> {
+pub(super) fn check(file: &str, bundle: &Secrets) -> Result<(), PkiError> {
     let problems: Vec<Problem> = problems(bundle);
     if problems.is_empty() {
         return Ok(());

@@ -121,7 +121,7 @@ impl BootstrapToken {
 /// Everything secret about one cluster, as stored in `secrets.yaml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Bundle {
+pub struct Secrets {
     pub api_version: String,
     pub kind: String,
     /// Set on fixtures: such a bundle's keys are public and must never protect a real cluster.
@@ -179,10 +179,10 @@ fn list(problems: &[Problem]) -> String {
     out
 }
 
-impl Bundle {
+impl Secrets {
     /// Parse `secrets.yaml` text (`file` names it in messages) and check that its parts fit
     /// together.
-    pub fn from_yaml(file: &str, text: &str) -> Result<Bundle, PkiError> {
+    pub fn from_yaml(file: &str, text: &str) -> Result<Secrets, PkiError> {
         load::from_yaml(file, text)
     }
 

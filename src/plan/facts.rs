@@ -53,7 +53,7 @@ mod tests {
     use crate::pki;
     use crate::spec::ClusterSpec;
 
-    fn inputs() -> (ClusterSpec, pki::Bundle) {
+    fn inputs() -> (ClusterSpec, pki::Secrets) {
         let spec = crate::spec::load(
             "openstack-ha",
             crate::profiles::find("openstack-ha").unwrap().text,
@@ -64,10 +64,10 @@ mod tests {
             "/tests/fixtures/secrets.yaml"
         ))
         .unwrap();
-        (spec, pki::Bundle::from_yaml("fixture", &text).unwrap())
+        (spec, pki::Secrets::from_yaml("fixture", &text).unwrap())
     }
 
-    fn plan(spec: &ClusterSpec, bundle: &pki::Bundle) -> Plan {
+    fn plan(spec: &ClusterSpec, bundle: &pki::Secrets) -> Plan {
         crate::plan::plan(spec, bundle, &|_| None).unwrap()
     }
 

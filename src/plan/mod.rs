@@ -47,7 +47,7 @@ impl Plan {
 /// Resolve `spec` against `bundle`. `env` looks up environment variables (credentials).
 pub fn plan(
     spec: &ClusterSpec,
-    bundle: &pki::Bundle,
+    bundle: &pki::Secrets,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Plan, PlanError> {
     let parsed = spec::check(spec).map_err(PlanError::Spec)?;

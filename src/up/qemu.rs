@@ -173,7 +173,7 @@ fn namespace_for(dir: &Path) -> String {
 /// Fill the VMs' MACs into the plan, build, and start one VM per node.
 pub fn start(
     mut plan: Plan,
-    secrets: &mut pki::Bundle,
+    secrets: &mut pki::Secrets,
     clock: &dyn Clock,
     entropy: &mut dyn Entropy,
     options: &UpOptions,

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use k8sgen::compile::{Compiled, compile};
-use k8sgen::pki::{self, Bundle, FixedClock, SeededEntropy};
+use k8sgen::pki::{self, FixedClock, Secrets, SeededEntropy};
 use k8sgen::render::Options;
 use k8sgen::{profiles, spec};
 use std::path::{Path, PathBuf};
@@ -22,9 +22,9 @@ pub fn fixture_path() -> PathBuf {
     root().join("tests/fixtures/secrets.yaml")
 }
 
-pub fn fixture() -> Bundle {
+pub fn fixture() -> Secrets {
     let text = std::fs::read_to_string(fixture_path()).unwrap();
-    let bundle = Bundle::from_yaml("tests/fixtures/secrets.yaml", &text).unwrap();
+    let bundle = Secrets::from_yaml("tests/fixtures/secrets.yaml", &text).unwrap();
     assert!(
         bundle.test_only,
         "the fixture bundle must be marked testOnly"
@@ -33,13 +33,13 @@ pub fn fixture() -> Bundle {
 }
 
 /// A clock one day after the fixture's CA was made, so stored leaves stay valid forever.
-pub fn fixture_clock(bundle: &Bundle) -> FixedClock {
+pub fn fixture_clock(bundle: &Secrets) -> FixedClock {
     let ca = pki::summarize("ca", &bundle.cluster_ca.cert).unwrap();
     FixedClock(ca.not_before + time::Duration::days(1))
 }
 
 /// Compile an embedded profile with the fixture and no credentials in the environment.
-pub fn compile_profile(name: &str, gzip: bool) -> (Compiled, Bundle) {
+pub fn compile_profile(name: &str, gzip: bool) -> (Compiled, Secrets) {
     let profile = profiles::find(name).unwrap();
     let spec = spec::load(name, profile.text).unwrap();
     let mut bundle = fixture();

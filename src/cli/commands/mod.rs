@@ -18,7 +18,7 @@ use super::output::{self, OutputFormat};
 use super::{ExitStatus, Failure};
 use crate::compile::{Compiled, compile};
 use crate::fsio::{private_dir, write_atomic, write_replace_fast};
-use crate::pki::{self, Bundle, KeyAlgorithm, OsEntropy, SystemClock};
+use crate::pki::{self, KeyAlgorithm, OsEntropy, Secrets, SystemClock};
 use crate::render::Options;
 use crate::{profiles, spec};
 use std::fs;
@@ -50,14 +50,14 @@ pub(super) fn load_spec(name: &str, text: &str) -> Result<spec::ClusterSpec> {
     })
 }
 
-pub(super) fn load_secrets(path: &Path) -> Result<Bundle> {
+pub(super) fn load_secrets(path: &Path) -> Result<Secrets> {
     // A missing file gets the way to make one; a wrong one carries its own hints already.
     let text = read_text(path)
         .map_err(|f| f.hint("create one with `k8sgen secrets generate --secrets FILE`"))?;
-    Bundle::from_yaml(&path.display().to_string(), &text).map_err(|e| Failure::user(e.to_string()))
+    Secrets::from_yaml(&path.display().to_string(), &text).map_err(|e| Failure::user(e.to_string()))
 }
 
-pub(super) fn save_secrets(path: &Path, bundle: &Bundle) -> Result<()> {
+pub(super) fn save_secrets(path: &Path, bundle: &Secrets) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         private_dir(dir)
             .map_err(|e| Failure::user(format!("cannot create {}", dir.display())).cause(e))?;
@@ -65,7 +65,7 @@ pub(super) fn save_secrets(path: &Path, bundle: &Bundle) -> Result<()> {
     write(path, bundle.to_yaml().as_bytes(), 0o600)
 }
 
-pub(super) fn generate_bundle(alg: KeyAlgorithm) -> Result<Bundle> {
+pub(super) fn generate_bundle(alg: KeyAlgorithm) -> Result<Secrets> {
     pki::generate(alg, &SystemClock, &mut OsEntropy).map_err(|e| Failure::internal(e.to_string()))
 }
 
@@ -138,7 +138,7 @@ pub(super) fn secrets_path_for(spec_file: &Path, explicit: Option<&Path>) -> Pat
 
 pub(super) fn run_compile(
     spec: &spec::ClusterSpec,
-    secrets: &mut Bundle,
+    secrets: &mut Secrets,
     gzip: bool,
 ) -> Result<Compiled> {
     compile(

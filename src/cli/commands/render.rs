@@ -56,7 +56,7 @@ pub fn render(args: RenderArgs) -> Result<ExitStatus> {
 }
 
 /// The bundle at `path`; with `--profile` and no bundle yet, a new one saved there.
-fn secrets_for_render(args: &RenderArgs, path: &Path) -> Result<Bundle> {
+fn secrets_for_render(args: &RenderArgs, path: &Path) -> Result<Secrets> {
     if path.exists() {
         if args.profile.is_some() && args.secrets.is_none() {
             eprintln!("note: reusing the secrets bundle {}", path.display());
@@ -85,7 +85,7 @@ fn secrets_for_render(args: &RenderArgs, path: &Path) -> Result<Bundle> {
 fn compile_for_render(
     args: &RenderArgs,
     spec: &crate::spec::ClusterSpec,
-    bundle: &mut Bundle,
+    bundle: &mut Secrets,
 ) -> Result<Compiled> {
     use crate::up::state;
     let Some(file) = &args.file else {

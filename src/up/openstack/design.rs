@@ -366,7 +366,7 @@ mod tests {
     fn plan_of(profile: &str) -> Plan {
         let spec =
             crate::spec::load("p.yaml", crate::profiles::find(profile).unwrap().text).unwrap();
-        let bundle = crate::pki::Bundle::from_yaml(
+        let bundle = crate::pki::Secrets::from_yaml(
             "fixture",
             &std::fs::read_to_string(concat!(
                 env!("CARGO_MANIFEST_DIR"),

@@ -149,7 +149,7 @@ pub struct Inputs<'a> {
     pub conn: &'a Connection,
     pub spec: &'a ClusterSpec,
     /// May gain leaf certificates (the caller saves them when `issued_leaves` is not empty).
-    pub secrets: &'a mut pki::Bundle,
+    pub secrets: &'a mut pki::Secrets,
     pub env: &'a dyn Fn(&str) -> Option<String>,
     pub clock: &'a dyn Clock,
     pub entropy: &'a mut dyn Entropy,
@@ -190,7 +190,7 @@ pub fn up(inputs: Inputs) -> Result<UpResult, UpError> {
 }
 
 /// A client for the cluster's API with the admin certificate, trusting only the cluster CA.
-pub fn kube_client(plan: &Plan, secrets: &pki::Bundle) -> Result<Kube, UpError> {
+pub fn kube_client(plan: &Plan, secrets: &pki::Secrets) -> Result<Kube, UpError> {
     let admin = secrets
         .leaves
         .get(crate::plan::ADMIN_LEAF)

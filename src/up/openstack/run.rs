@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 pub(super) struct Run<'a> {
     pub(super) api: &'a Api,
     project_id: &'a str,
-    secrets: &'a mut pki::Bundle,
+    secrets: &'a mut pki::Secrets,
     clock: &'a dyn Clock,
     entropy: &'a mut dyn Entropy,
     options: &'a UpOptions,

@@ -60,7 +60,7 @@ mod tests {
             "/tests/fixtures/secrets.yaml"
         ))
         .unwrap();
-        let bundle = pki::Bundle::from_yaml("fixture", &text).unwrap();
+        let bundle = pki::Secrets::from_yaml("fixture", &text).unwrap();
         crate::plan::plan(&spec, &bundle, &|_| None).unwrap()
     }
 
