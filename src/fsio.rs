@@ -30,11 +30,16 @@ pub fn write_replace_fast(path: &Path, bytes: &[u8], mode: u32) -> std::io::Resu
     write_replace(path, bytes, mode, false)
 }
 
-fn write_replace(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> std::io::Result<()> {
-    let dir = path
-        .parent()
+/// The directory holding `file` (`.` for a bare file name): where a cluster's files sit
+/// beside its `cluster.yaml`, and where an atomic write puts its temporary file.
+pub fn dir_of(file: &Path) -> &Path {
+    file.parent()
         .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+        .unwrap_or(Path::new("."))
+}
+
+fn write_replace(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> std::io::Result<()> {
+    let dir = dir_of(path);
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.k8sgen-tmp-{}", std::process::id()));
     let result = (|| {

@@ -34,11 +34,7 @@ pub struct Record {
 
 /// `<dir of cluster.yaml>/openstack-state.json`.
 pub fn path_for(spec_file: &Path) -> PathBuf {
-    spec_file
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join(FILE_NAME)
+    crate::fsio::dir_of(spec_file).join(FILE_NAME)
 }
 
 pub fn load(path: &Path) -> Result<Option<Record>, String> {

@@ -128,12 +128,9 @@ pub fn new(dir: &Path, profile: &str, alg: KeyAlgorithm) -> Result<ExitStatus> {
 
 /// `-f FILE` → its `secrets.yaml` sibling unless `--secrets` says otherwise.
 pub(super) fn secrets_path_for(spec_file: &Path, explicit: Option<&Path>) -> PathBuf {
-    explicit.map(Path::to_path_buf).unwrap_or_else(|| {
-        spec_file
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("secrets.yaml")
-    })
+    explicit
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| crate::fsio::dir_of(spec_file).join("secrets.yaml"))
 }
 
 pub(super) fn run_compile(

@@ -50,10 +50,7 @@ fn connect(
 fn up_options(args: &UpArgs) -> os::UpOptions {
     let file = &args.spec.file;
     let o = &args.openstack;
-    let dir = file
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = crate::fsio::dir_of(file);
     os::UpOptions {
         gzip: o.gzip,
         concurrency: o.concurrency.max(1),

@@ -8,7 +8,7 @@ use crate::up::{progress::NodeState, qemu};
 
 /// The qemu provider's state lives beside the spec: `<cluster dir>/qemu/`.
 fn qemu_dir(spec_file: &Path) -> PathBuf {
-    spec_file.parent().unwrap_or(Path::new(".")).join("qemu")
+    crate::fsio::dir_of(spec_file).join("qemu")
 }
 
 /// A recorded VM whose process still exists.

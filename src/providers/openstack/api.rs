@@ -24,16 +24,6 @@ pub enum Service {
     Image,
 }
 
-impl Service {
-    pub fn catalog_type(self) -> &'static str {
-        match self {
-            Service::Compute => "compute",
-            Service::Network => "network",
-            Service::Image => "image",
-        }
-    }
-}
-
 /// Endpoints from the catalog, without trailing slash. Network and image get their API
 /// version appended here (`/v2.0`, `/v2`) unless the catalog already carries it.
 #[derive(Debug, Clone)]
@@ -273,10 +263,6 @@ impl Api {
 
     pub fn get(&self, service: Service, path: &str) -> Result<Value, ApiError> {
         self.idempotent(Purpose::Converge, Method::GET, service, path, None)
-    }
-
-    pub fn poll(&self, service: Service, path: &str) -> Result<Value, ApiError> {
-        self.idempotent(Purpose::Poll, Method::GET, service, path, None)
     }
 
     pub fn put(&self, service: Service, path: &str, body: &Value) -> Result<Value, ApiError> {

@@ -12,7 +12,6 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Session {
     pub token: Sensitive,
-    pub expires_at: String,
     pub project_id: Option<String>,
     pub user_id: String,
     pub catalog: Vec<Service>,
@@ -79,7 +78,6 @@ struct TokenBody {
 
 #[derive(Deserialize)]
 struct TokenInfo {
-    expires_at: String,
     user: Id,
     #[serde(default)]
     project: Option<Id>,
@@ -135,7 +133,6 @@ pub fn authenticate(
                 })?;
             Ok(Session {
                 token,
-                expires_at: parsed.token.expires_at,
                 project_id: parsed.token.project.map(|p| p.id),
                 user_id: parsed.token.user.id,
                 catalog: parsed.token.catalog,
