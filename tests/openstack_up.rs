@@ -60,11 +60,8 @@ impl Cluster {
             .find(|l| l.starts_with("name: "))
             .unwrap()
             .to_string();
-        text = text.replacen(&first_line, &format!("name: {name}"), 1);
-        for (a, b) in edits {
-            assert!(text.contains(a), "profile {profile} has no `{a}`");
-            text = text.replacen(a, b, 1);
-        }
+        text = common::replace_once(&text, &first_line, &format!("name: {name}"));
+        text = common::edit_text(&text, edits);
         std::fs::write(&file, text).unwrap();
         Cluster {
             _dir: dir,
@@ -630,12 +627,11 @@ fn faulty_cloud(every: u64) -> FaultyCloud {
         proxies.push(p);
     }
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(rig().join("clouds.yaml"))
-        .unwrap()
-        .replace(
-            "http://127.0.0.1:5000",
-            &format!("http://127.0.0.1:{}", proxies[0].port),
-        );
+    let text = common::replace_once(
+        &std::fs::read_to_string(rig().join("clouds.yaml")).unwrap(),
+        "http://127.0.0.1:5000",
+        &format!("http://127.0.0.1:{}", proxies[0].port),
+    );
     let clouds = dir.path().join("clouds.yaml");
     std::fs::write(&clouds, text).unwrap();
     FaultyCloud {
@@ -792,7 +788,8 @@ fn scale_out_creates_only_new_workers_and_scale_in_waits_for_prune() {
     );
 
     let spec = std::fs::read_to_string(&cluster.file).unwrap();
-    let grown = spec.replace(
+    let grown = common::replace_once(
+        &spec,
         "workers: []",
         "workers:\n  - pool: extra\n    count: 2\n    flavor: m1.large\n    firstAddress: 10.0.0.31",
     );
@@ -840,7 +837,8 @@ fn scale_out_creates_only_new_workers_and_scale_in_waits_for_prune() {
     // Fewer workers: listed as surplus, nothing deleted without --prune.
     std::fs::write(
         &cluster.file,
-        grown.replace(
+        common::replace_once(
+            &grown,
             "count: 2\n    flavor: m1.large\n    firstAddress: 10.0.0.31",
             "count: 1\n    flavor: m1.large\n    firstAddress: 10.0.0.31",
         ),
