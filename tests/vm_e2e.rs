@@ -245,19 +245,24 @@ fn rendered_user_data(spec: &Path, secrets: &Path, out: &Path) -> BTreeMap<Strin
     )
     .unwrap();
     let plan = k8sgen::plan::plan(&loaded, &bundle, &|_| None).unwrap();
-    let record = spec.with_file_name("openstack-state.json");
+    let record = k8sgen::up::state::path_for(spec);
     if !record.exists() {
-        let macs: BTreeMap<_, _> = plan
+        let admin_macs = plan
             .nodes
             .iter()
             .enumerate()
             .map(|(i, n)| (n.name.clone(), k8sgen::up::qemu::mac_admin(i)))
             .collect();
-        let facts = serde_json::json!({
-            "cluster": loaded.name, "tag": "", "facts": {"adminMacs": macs},
-            "nodes": {}, "securityGroups": {}, "serverGroup": null, "floatingIp": null,
-        });
-        std::fs::write(&record, facts.to_string()).unwrap();
+        let facts = k8sgen::plan::facts::Facts {
+            admin_macs,
+            api_floating_ip: None,
+        };
+        let recorded = k8sgen::up::state::Record {
+            cluster: loaded.name.clone(),
+            facts,
+            ..Default::default()
+        };
+        k8sgen::up::state::save(&record, &recorded).unwrap();
     }
     render_spec(spec, secrets, out);
     plan.nodes
