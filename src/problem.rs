@@ -31,3 +31,23 @@ impl fmt::Display for Problem {
         )
     }
 }
+
+/// A YAML syntax error as `line L, column C: kind`, never the parser's rendering: that quotes
+/// the lines around the error, and in a secrets bundle those hold private keys. The kind is
+/// cut at the first quote, in case a message ever quotes input.
+pub fn yaml_syntax(e: &serde_saphyr::Error) -> String {
+    use serde_saphyr::MessageFormatter;
+    let message = serde_saphyr::UserMessageFormatter.format_message(e.without_snippet());
+    let kind: String = message
+        .split(['"', '\'', '`'])
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    let kind = kind.trim().trim_end_matches(':');
+    match e.location() {
+        Some(l) if l.line() > 0 => format!("line {}, column {}: {kind}", l.line(), l.column()),
+        _ => kind.to_string(),
+    }
+}

@@ -14,7 +14,7 @@ const GENERATE: &str =
 pub(super) fn from_yaml(file: &str, text: &str) -> Result<Secrets, PkiError> {
     let tree: Value = serde_saphyr::from_str(text).map_err(|e| PkiError::Syntax {
         file: file.into(),
-        detail: e.to_string(),
+        detail: crate::problem::yaml_syntax(&e),
         hint: GENERATE.into(),
     })?;
     identity(&tree).map_err(|(path, detail, hint)| PkiError::NotABundle {
