@@ -192,12 +192,13 @@ pub(super) fn occm_rbac() -> String {
 }
 
 /// OCCM as a static pod: static pods cannot mount Secrets, so cloud.conf and the kubeconfig
-/// come from hostPath files (root-only, hence `runAsUser: 0`).
+/// come from hostPath files (root-only, hence `runAsUser: 0`); so does the cloud's CA bundle
+/// when the spec gives one, at the path cloud.conf's `ca-file` names.
 pub(super) fn occm_static_pod(plan: &Plan) -> String {
     let kubeconfig = "/etc/kubernetes/cloud-controller-manager.conf";
     let file =
         |name: &str, path: &str| json!({"name": name, "hostPath": {"path": path, "type": "File"}});
-    let pod: Value = json!({
+    let mut pod: Value = json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "openstack-cloud-controller-manager", "namespace": "kube-system",
                      "labels": {"component": "openstack-cloud-controller-manager", "tier": "control-plane"}},
@@ -235,5 +236,15 @@ pub(super) fn occm_static_pod(plan: &Plan) -> String {
             ],
         },
     });
+    if plan.openstack.ca_pem.is_some() {
+        let ca = super::master::CLOUD_CA;
+        let spec = &mut pod["spec"];
+        if let Some(mounts) = spec["containers"][0]["volumeMounts"].as_array_mut() {
+            mounts.push(json!({"name": "cloud-ca", "mountPath": ca, "readOnly": true}));
+        }
+        if let Some(volumes) = spec["volumes"].as_array_mut() {
+            volumes.push(file("cloud-ca", ca));
+        }
+    }
     to_yaml(&pod)
 }

@@ -1,7 +1,8 @@
 //! Control-plane nodes. Every master gets the shared CAs (kubeadm mints its own leaves from
 //! them), its own etcd member certificates, the etcd client certificates, the kubeadm config,
-//! the etcd unit, cloud.conf and the OCCM static pod. The init master alone also carries the
-//! bootstrap token and the cluster add-ons, and runs the cluster-wide phases.
+//! the etcd unit, cloud.conf (and the cloud's CA, when the spec gives one) and the OCCM static
+//! pod. The init master alone also carries the bootstrap token and the cluster add-ons, and
+//! runs the cluster-wide phases.
 
 use super::script::Step;
 use super::{Builder, BundleError, kubeadm, manifests};
@@ -12,6 +13,10 @@ use crate::templates::render;
 use serde_json::json;
 
 const PKI: &str = "/etc/kubernetes/pki";
+
+/// The cloud's CA bundle for OCCM (cloud.conf `ca-file`), beside cloud.conf. Not in `PKI`:
+/// that directory is kubeadm's, and this CA signs nothing of the cluster's.
+pub(super) const CLOUD_CA: &str = "/etc/kubernetes/cloud-ca.pem";
 
 fn leaf<'a>(secrets: &'a Secrets, name: &str) -> Result<&'a CertKey, BundleError> {
     secrets
@@ -128,9 +133,13 @@ fn etcd_unit(b: &mut Builder, plan: &Plan, node: &NodePlan) -> Result<(), Bundle
     Ok(())
 }
 
-/// OCCM's cloud.conf; an unset credential variable leaves a visible placeholder.
+/// OCCM's cloud.conf, and the cloud's CA bundle when the spec gives one; an unset credential
+/// variable leaves a visible placeholder.
 fn cloud_conf(b: &mut Builder, plan: &Plan) -> Result<(), BundleError> {
     let os = &plan.openstack;
+    if let Some(pem) = &os.ca_pem {
+        b.file(CLOUD_CA, 0o644, pem.as_str());
+    }
     let placeholder = |var: &str| format!("UNSET-{var}");
     b.secret_file(
         "/etc/kubernetes/cloud.conf",
@@ -138,6 +147,7 @@ fn cloud_conf(b: &mut Builder, plan: &Plan) -> Result<(), BundleError> {
             "cloud.conf",
             json!({
                 "os": os,
+                "ca_file": os.ca_pem.as_ref().map(|_| CLOUD_CA),
                 "credential_id": os.credential_id.as_ref().map(|s| s.expose().to_string())
                     .unwrap_or_else(|| placeholder(&os.credential_id_from)),
                 "credential_secret": os.credential_secret.as_ref().map(|s| s.expose().to_string())

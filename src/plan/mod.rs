@@ -51,6 +51,7 @@ pub fn plan(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Plan, PlanError> {
     let parsed = spec::check(spec).map_err(PlanError::Spec)?;
+    unread_files(spec)?;
     let (version, release, os) = (parsed.version, parsed.release, parsed.os);
     let nodes = addresses::nodes(spec, &parsed);
     let port = spec.network.api_load_balancer_port;
@@ -111,6 +112,19 @@ pub fn plan(
     };
     add_api_server_sans(&mut plan, &parsed);
     Ok(plan)
+}
+
+/// A spec that names a file must come with it (`spec::read_files`): the plan reads nothing.
+fn unread_files(spec: &ClusterSpec) -> Result<(), PlanError> {
+    let os = &spec.cloud.openstack;
+    if os.ca_file.is_some() && os.ca_bundle.is_none() {
+        return Err(PlanError::Spec(vec![spec::Problem::new(
+            "cloud.openstack.caFile",
+            "the file was not read with the spec",
+            "load the spec from its file (`-f cluster.yaml`), which reads the files it names",
+        )]));
+    }
+    Ok(())
 }
 
 fn etcd(spec: &ClusterSpec, release: &MinorRelease, nodes: &[NodePlan]) -> EtcdPlan {
@@ -177,6 +191,8 @@ fn openstack(
             subnet_id: lb.subnet_id.clone(),
             provider: lb.provider.clone(),
         }),
+        ca_file: os.ca_file.clone(),
+        ca_pem: os.ca_bundle.as_ref().map(|b| b.pem.clone()),
         credential_id: read_secret(&os.application_credential.id_from),
         credential_secret: read_secret(&os.application_credential.secret_from),
     }

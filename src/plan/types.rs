@@ -118,6 +118,11 @@ pub struct OpenStackPlan {
     pub credential_id_from: String,
     pub credential_secret_from: String,
     pub load_balancer: Option<LoadBalancerPlan>,
+    /// The spec's `caFile`, as written: the masters get its certificates for OCCM.
+    pub ca_file: Option<String>,
+    /// Those certificates as PEM (`spec::CaBundle`); shown by `caFile` alone.
+    #[serde(skip)]
+    pub ca_pem: Option<String>,
     /// Read from the environment at plan time; never serialized.
     #[serde(skip)]
     pub credential_id: Option<Secret>,

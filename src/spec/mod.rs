@@ -2,15 +2,19 @@
 //!
 //! `load` parses (YAML → generic tree → typed spec, so shape errors carry a field path) and then
 //! runs `validate`, returning every problem at once. `check` is the same validation returning
-//! the typed values (`Parsed`) a valid spec yields, which `plan` builds on. It must not read
-//! secrets, resolve addresses or talk to a cloud; that is `plan`'s and `up`'s work.
+//! the typed values (`Parsed`) a valid spec yields, which `plan` builds on. `read_files`
+//! reads the files a spec names (`cloud.openstack.caFile`) through the caller's reader. It
+//! must not read secrets, resolve addresses or talk to a cloud; that is `plan`'s and `up`'s
+//! work.
 
 mod checks;
+mod files;
 mod parsed;
 mod types;
 mod validate;
 
 pub use checks::Problem;
+pub use files::{ca_bundle, read_files};
 pub use parsed::{Parsed, ParsedAdmin, TokenTtl};
 pub use types::*;
 pub use validate::{check, validate};

@@ -222,6 +222,20 @@ pub struct OpenStack {
     /// What `up` creates around the servers.
     #[serde(default)]
     pub servers: Servers,
+    /// PEM file of the CA certificate(s) OCCM trusts for the cloud's endpoints (cloud.conf
+    /// `ca-file`), relative to the spec file. Read with the spec (`spec::read_files`). OCCM
+    /// then trusts these alone, not the system's (its TLS config's `RootCAs` is this pool).
+    pub ca_file: Option<String>,
+    /// The certificates `ca_file` holds, once read; never part of the YAML.
+    #[serde(skip)]
+    pub ca_bundle: Option<CaBundle>,
+}
+
+/// The certificates of `caFile`, checked and re-encoded as plain PEM blocks (no comments or
+/// other text), so the bytes on the nodes depend only on the certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaBundle {
+    pub pem: String,
 }
 
 /// `up`'s choices for servers: SSH access, placement, config drive, API floating IP.
@@ -240,6 +254,25 @@ pub struct Servers {
     pub config_drive: bool,
     /// External network for the API floating IP (`kubernetes.apiServer.floatingIP`).
     pub floating_network: Option<String>,
+    /// Boot every server from a Cinder volume made from the image; none: the flavor's own
+    /// disk. Clouds whose flavors have no disk (`disk: 0`) need it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_volume: Option<RootVolume>,
+}
+
+/// The root volume Nova creates for each server from the image, deleted with the server.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RootVolume {
+    /// GiB; at least the image's `min_disk` and its size.
+    pub size: u32,
+    /// Cinder volume type; none: Cinder's default type.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub volume_type: Option<String>,
+    /// Read only to be refused with a reason (`spec::validate`): Nova makes the volume and
+    /// takes no zone for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]

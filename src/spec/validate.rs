@@ -495,6 +495,13 @@ fn check_openstack(c: &mut Collector, os: &OpenStack) {
     if let Some(lb) = &os.load_balancer {
         check_load_balancer(c, lb);
     }
+    if let Some(ca) = &os.ca_file {
+        c.non_empty(
+            "cloud.openstack.caFile",
+            ca,
+            "path of the cloud CA's PEM file",
+        );
+    }
 }
 
 fn check_load_balancer(c: &mut Collector, lb: &LoadBalancer) {
@@ -548,6 +555,40 @@ fn check_servers(c: &mut Collector, spec: &ClusterSpec) {
             "cloud.openstack.servers.keyPair",
             "empty key pair name",
             "remove the field, or name a key pair from `openstack keypair list`",
+        );
+    }
+    if let Some(volume) = &servers.root_volume {
+        check_root_volume(c, volume);
+    }
+}
+
+/// The root volume: a size Cinder can make, a named type, and no zone, which Nova does not
+/// take for a volume it makes (see `RootVolume::availability_zone`).
+fn check_root_volume(c: &mut Collector, volume: &RootVolume) {
+    const FIELD: &str = "cloud.openstack.servers.rootVolume";
+    if volume.size == 0 {
+        c.push(
+            format!("{FIELD}.size"),
+            "a root volume of 0 GiB",
+            "give the size in GiB, at least the image's minimum disk (`openstack image show IMAGE -c min_disk`), e.g. `size: 20`",
+        );
+    }
+    if volume.volume_type.as_deref() == Some("") {
+        c.push(
+            format!("{FIELD}.type"),
+            "empty volume type",
+            "remove the field for Cinder's default type, or name one from `openstack volume type list`",
+        );
+    }
+    if volume.availability_zone.is_some() {
+        // Nova's block_device_mapping_v2 has no zone at any microversion; the volume it makes
+        // lands in the server's zone only when the cloud sets `[cinder] cross_az_attach =
+        // False`, else in Cinder's default (nova/virt/block_device.py,
+        // `_get_volume_create_az_value`).
+        c.push(
+            format!("{FIELD}.availabilityZone"),
+            "Nova creates the root volume itself and takes no availability zone for it: it lands in Cinder's default zone, or in the server's zone on clouds that forbid attaching across zones",
+            "remove the field",
         );
     }
 }
