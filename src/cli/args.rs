@@ -177,6 +177,9 @@ pub struct OpenStackDown {
     /// clouds.yaml entry (default: OS_CLOUD, then OS_* variables, then the spec's).
     #[arg(long, env = "OS_CLOUD")]
     pub cloud: Option<String>,
+    /// The secrets bundle whose CA names the cluster (default: secrets.yaml beside the spec).
+    #[arg(long, value_name = "secrets.yaml")]
+    pub secrets: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 }
@@ -189,6 +192,9 @@ pub struct OpenStackStatus {
     /// clouds.yaml entry (default: OS_CLOUD, then OS_* variables, then the spec's).
     #[arg(long, env = "OS_CLOUD")]
     pub cloud: Option<String>,
+    /// The secrets bundle whose CA names the cluster (default: secrets.yaml beside the spec).
+    #[arg(long, value_name = "secrets.yaml")]
+    pub secrets: Option<PathBuf>,
 }
 
 #[derive(Args)]

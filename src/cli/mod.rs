@@ -109,9 +109,12 @@ fn run(command: Command) -> commands::Result<ExitStatus> {
             openstack,
         } => match provider {
             Provider::Qemu => commands::down_qemu(&spec.file),
-            Provider::Openstack => {
-                commands::down_openstack(&spec.file, openstack.cloud.as_deref(), openstack.output)
-            }
+            Provider::Openstack => commands::down_openstack(
+                &spec.file,
+                openstack.secrets.as_deref(),
+                openstack.cloud.as_deref(),
+                openstack.output,
+            ),
         },
         Command::Status {
             spec,
@@ -120,9 +123,12 @@ fn run(command: Command) -> commands::Result<ExitStatus> {
             output,
         } => match provider {
             Provider::Qemu => commands::status_qemu(&spec.file, output),
-            Provider::Openstack => {
-                commands::status_openstack(&spec.file, openstack.cloud.as_deref(), output)
-            }
+            Provider::Openstack => commands::status_openstack(
+                &spec.file,
+                openstack.secrets.as_deref(),
+                openstack.cloud.as_deref(),
+                output,
+            ),
         },
         Command::QemuHttp {
             listen,

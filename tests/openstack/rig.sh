@@ -7,11 +7,24 @@
 #
 #   rig.sh install                 apt packages (no daemon starts on its default config)
 #   rig.sh start DIR               the whole cloud; state, logs and pid files in DIR;
-#                                  writes DIR/clouds.yaml (cloud `rig`, admin, RegionOne)
-#   rig.sh start-keystone DIR PORT Keystone alone on PORT (for the Keystone client's tests)
+#                                  writes DIR/clouds.yaml (cloud `rig`, admin, RegionOne;
+#                                  cloud `rig-member`, member of member-project; cloud
+#                                  `rig-short`, admin through a Keystone on :5002 whose
+#                                  tokens live 40 s; cloud `rig-tls`, admin over TLS,
+#                                  RegionTwo, trusting DIR/ca.pem)
+#   rig.sh start-keystone DIR PORT [TLS-PORT [MTLS-PORT]]
+#                                  Keystone alone on PORT (for the Keystone client's tests),
+#                                  its tokens living $TOKEN_SECONDS (3600, Keystone's default);
+#                                  with TLS-PORT, a TLS front there too (CA in DIR/ca.pem);
+#                                  with MTLS-PORT, one that requires a client certificate
+#                                  (DIR/tls/client.pem and client.key are one)
 #   rig.sh stop DIR                stop what start started
 #
 # Endpoints: Keystone :5000/v3, Glance :9292, Placement :8778, Nova :8774/v2.1, Neutron :9696.
+# The same over TLS, 10000 ports up (Keystone :15000/v3, Glance :19292, Placement :18778,
+# Nova :18774/v2.1, Neutron :19696), terminated by tests/openstack/tls_front.py with a
+# certificate for 127.0.0.1 and localhost from the rig's own CA (DIR/ca.pem; its key never
+# leaves DIR/tls). The catalog lists the TLS endpoints as region RegionTwo (rig-setup.py).
 # The admin user is `admin` / `adminpw`; service users are `<service>` / `<service>-pw`.
 set -euo pipefail
 
@@ -45,12 +58,20 @@ spawn() { # NAME COMMAND...
 
 start_mariadb() {
   mkdir -p "$dir"/{mysql,run,log}
-  mariadb-install-db --no-defaults --datadir="$dir/mysql" --user=root \
-    --auth-root-authentication-method=socket >"$dir/log/mysql-install.log" 2>&1
+  if ! mariadb-install-db --no-defaults --datadir="$dir/mysql" --user=root \
+    --auth-root-authentication-method=socket >"$dir/log/mysql-install.log" 2>&1; then
+    log "mariadb-install-db failed:"
+    tail -n 30 "$dir/log/mysql-install.log" >&2
+    return 1
+  fi
   mariadbd --no-defaults --user=root --datadir="$dir/mysql" --socket="$dir/run/mysql.sock" \
     --skip-networking --pid-file="$dir/run/mysql.pid" --log-error="$dir/log/mysql.log" \
     --max-connections=500 &
-  for _ in $(seq 1 100); do [ -S "$dir/run/mysql.sock" ] && break; sleep 0.2; done
+  # A loaded machine (CI builds beside it) can take a while.
+  for _ in $(seq 1 300); do [ -S "$dir/run/mysql.sock" ] && return 0; sleep 0.2; done
+  log "mariadbd made no socket in 60 s:"
+  tail -n 30 "$dir/log/mysql.log" >&2
+  return 1
 }
 
 create_db() { # NAME...
@@ -93,6 +114,7 @@ log_dir = $dir/log
 connection = $(db_url keystone)
 [token]
 provider = fernet
+expiration = ${token_seconds:-3600}
 [fernet_tokens]
 key_repository = $dir/fernet
 [fernet_receipts]
@@ -125,6 +147,49 @@ start_keystone() { # PORT
   OS_KEYSTONE_CONFIG_DIR="$dir" OS_KEYSTONE_CONFIG_FILES=keystone.conf \
     uwsgi_app keystone "$1" /usr/bin/keystone-wsgi-public
   wait_http "http://127.0.0.1:$1/v3" keystone "$dir/log/keystone.log"
+}
+
+# The rig's private CA and the fronts' certificate (EC P-256, 30 days: a rig lives minutes).
+make_tls_ca() {
+  local t=$dir/tls
+  mkdir -p "$t"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+    -subj "/CN=k8sgen test rig CA" -keyout "$t/ca.key" -out "$dir/ca.pem" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    2>"$dir/log/openssl.log"
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -subj "/CN=127.0.0.1" -keyout "$t/server.key" -out "$t/server.csr" 2>>"$dir/log/openssl.log"
+  printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=critical,CA:FALSE" \
+    "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$t/server.ext"
+  openssl x509 -req -in "$t/server.csr" -CA "$dir/ca.pem" -CAkey "$t/ca.key" -CAcreateserial \
+    -days 30 -extfile "$t/server.ext" -out "$t/server.pem" 2>>"$dir/log/openssl.log"
+  # A client certificate, for the front that requires one.
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -subj "/CN=k8sgen test client" -keyout "$t/client.key" -out "$t/client.csr" 2>>"$dir/log/openssl.log"
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+    "extendedKeyUsage=clientAuth" >"$t/client.ext"
+  openssl x509 -req -in "$t/client.csr" -CA "$dir/ca.pem" -CAkey "$t/ca.key" -CAcreateserial \
+    -days 30 -extfile "$t/client.ext" -out "$t/client.pem" 2>>"$dir/log/openssl.log"
+}
+
+# TLS fronts (tls_front.py), answering once the rig CA verifies them.
+start_tls_fronts() { # [--client-ca] LISTEN:BACKEND...
+  local name=tls-front client=()
+  if [ "$1" = --client-ca ]; then
+    name=tls-front-mtls client=(--client-ca "$dir/ca.pem")
+    shift
+  fi
+  spawn "$name" $py "$here/tls_front.py" "${client[@]}" "$dir/tls/server.pem" "$dir/tls/server.key" "$@"
+  [ -z "${client[*]}" ] || client=(--cert "$dir/tls/client.pem" --key "$dir/tls/client.key")
+  for pair in "$@"; do
+    local port=${pair%%:*}
+    for _ in $(seq 1 100); do
+      curl -s -o /dev/null --cacert "$dir/ca.pem" "${client[@]}" "https://127.0.0.1:$port/" && break
+      sleep 0.1
+    done
+    curl -s -o /dev/null --cacert "$dir/ca.pem" "${client[@]}" "https://127.0.0.1:$port/" ||
+      { log "the TLS front on :$port does not answer; see $dir/log/tls-front.out"; return 1; }
+  done
 }
 
 start_rabbitmq() {
@@ -202,6 +267,9 @@ connection = $(db_url nova)
 $(authtoken nova)
 $(service_auth placement placement)
 $(service_auth neutron neutron)
+[glance]
+# Nova finds Glance in the catalog; RegionTwo's TLS endpoint would need the rig CA.
+region_name = RegionOne
 [oslo_concurrency]
 lock_path = $dir/nova/lock
 [conductor]
@@ -262,6 +330,13 @@ nova_run() { # PROGRAM ARGS... (a nova console script, by module, on Debian's py
   exec $py -c "import sys; sys.argv[0] = '$prog'; from nova.cmd.${prog#nova-} import main; sys.exit(main())" "$@"
 }
 
+# nova-compute with the rig's virt driver (k8sgen_rig_virt.py: console-off, fail-spawn). Nova
+# loads `compute_driver` as `nova.virt.<name>` (nova/virt/driver.py, load_compute_driver), so
+# the rig's module directory joins that package's path once nova.cmd.compute has set up Nova.
+rig_virt_compute() { # ARGS... (nova-compute's)
+  exec $py -c "import sys; sys.argv[0] = 'nova-compute'; from nova.cmd.compute import main; import nova.virt; nova.virt.__path__.append('$dir/pylib'); sys.exit(main())" "$@"
+}
+
 cmd_start() {
   local t0=$SECONDS
   start_mariadb
@@ -297,6 +372,13 @@ cmd_start() {
   log "migrations done after $((SECONDS - t0)) s"
   keystone_bootstrap 5000
   start_keystone 5000
+  # Keystone again on :5002, same database and keys, its tokens living 40 s: cloud
+  # `rig-short` shows that a run outlives Keystone's token life.
+  mkdir -p "$dir/keystone-short"
+  sed 's/^expiration = .*/expiration = 40/' "$dir/keystone.conf" >"$dir/keystone-short/keystone.conf"
+  OS_KEYSTONE_CONFIG_DIR="$dir/keystone-short" OS_KEYSTONE_CONFIG_FILES=keystone.conf \
+    uwsgi_app keystone-short 5002 /usr/bin/keystone-wsgi-public
+  wait_http "http://127.0.0.1:5002/v3" keystone-short "$dir/log/keystone-short.log"
   $py "$here/rig-setup.py" identity
   wait "$rabbit_job"
   log "keystone and rabbitmq up after $((SECONDS - t0)) s"
@@ -308,9 +390,11 @@ cmd_start() {
   spawn nova-scheduler nova_run nova-scheduler "${nova_conf[@]}" --log-file "$dir/log/nova-scheduler.log"
   PYTHONPATH="$dir/pylib" spawn neutron-server neutron-server \
     --config-file "$dir/neutron/neutron.conf"
+  cp "$here/k8sgen_rig_virt.py" "$dir/pylib/"
   for i in $(seq 1 "$computes"); do
-    printf '[DEFAULT]\nhost = fake-%s\n' "$i" >"$dir/nova/compute-$i.conf"
-    spawn "nova-compute-$i" nova_run nova-compute "${nova_conf[@]}" \
+    printf '[DEFAULT]\nhost = fake-%s\ncompute_driver = k8sgen_rig_virt.RigDriver\n' "$i" \
+      >"$dir/nova/compute-$i.conf"
+    spawn "nova-compute-$i" rig_virt_compute "${nova_conf[@]}" \
       --config-file "$dir/nova/compute-$i.conf" --log-file "$dir/log/nova-compute-$i.log"
   done
   wait_http http://127.0.0.1:8778/ placement "$dir/log/placement.log"
@@ -318,6 +402,9 @@ cmd_start() {
   wait_http http://127.0.0.1:8774/ nova-api "$dir/log/nova-api.log"
   wait_http http://127.0.0.1:9696/ neutron "$dir/log/neutron-server.log"
   log "APIs answer after $((SECONDS - t0)) s"
+  make_tls_ca
+  # 10000 ports above each API.
+  start_tls_fronts 15000:5000 18774:8774 19696:9696 19292:9292 18778:8778
   $py "$here/rig-setup.py" resources
 
   cat >"$dir/clouds.yaml" <<YAML
@@ -332,6 +419,37 @@ clouds:
       project_domain_name: Default
     region_name: RegionOne
     interface: public
+  rig-member:
+    auth:
+      auth_url: http://127.0.0.1:5000/v3
+      username: member
+      password: member-pw
+      project_name: member-project
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionOne
+    interface: public
+  rig-short:
+    auth:
+      auth_url: http://127.0.0.1:5002/v3
+      username: admin
+      password: adminpw
+      project_name: admin
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionOne
+    interface: public
+  rig-tls:
+    auth:
+      auth_url: https://127.0.0.1:15000/v3
+      username: admin
+      password: adminpw
+      project_name: admin
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionTwo
+    interface: public
+    cacert: $dir/ca.pem
 YAML
   # Servers can be scheduled once every fake host has reported and been mapped to the cell
   # (the scheduler discovers hosts every 2 s).
@@ -394,19 +512,27 @@ start)
 start-keystone)
   dir=$(realpath -m "${2:?state dir}")
   port=${3:?port}
+  token_seconds=${TOKEN_SECONDS:-3600}
   start_mariadb
   create_db keystone
   keystone_conf
   keystone-manage --config-file "$dir/keystone.conf" db_sync
   keystone_bootstrap "$port"
   start_keystone "$port"
+  if [ -n "${4:-}" ]; then
+    make_tls_ca
+    start_tls_fronts "$4:$port"
+  fi
+  if [ -n "${5:-}" ]; then
+    start_tls_fronts --client-ca "$5:$port"
+  fi
   ;;
 stop)
   dir=$(realpath -m "${2:?state dir}")
   cmd_stop
   ;;
 *)
-  echo "usage: $0 install | start DIR | start-keystone DIR PORT | stop DIR" >&2
+  echo "usage: $0 install | start DIR | start-keystone DIR PORT [TLS-PORT [MTLS-PORT]] | stop DIR" >&2
   exit 2
   ;;
 esac

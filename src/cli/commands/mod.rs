@@ -50,6 +50,17 @@ pub(super) fn load_spec(name: &str, text: &str) -> Result<spec::ClusterSpec> {
     })
 }
 
+/// A spec file, with the files it names read from beside it (`cloud.openstack.caFile`):
+/// for the commands that build user-data. `down` and `status` need only the spec itself.
+pub(super) fn load_spec_file(file: &Path) -> Result<spec::ClusterSpec> {
+    let name = file.display().to_string();
+    let mut spec = load_spec(&name, &read_text(file)?)?;
+    let dir = crate::fsio::dir_of(file);
+    spec::read_files(&mut spec, &name, dir, &|p: &Path| fs::read(p))
+        .map_err(|e| Failure::user(e.to_string()))?;
+    Ok(spec)
+}
+
 pub(super) fn load_secrets(path: &Path) -> Result<Secrets> {
     // A missing file gets the way to make one; a wrong one carries its own hints already.
     let text = read_text(path)
@@ -156,7 +167,7 @@ pub(super) fn print_warnings(compiled: &Compiled) {
 }
 
 pub fn plan(file: &Path, secrets: Option<&Path>, format: OutputFormat) -> Result<ExitStatus> {
-    let spec = load_spec(&file.display().to_string(), &read_text(file)?)?;
+    let spec = load_spec_file(file)?;
     let secrets_path = secrets_path_for(file, secrets);
     let mut bundle = load_secrets(&secrets_path)?;
     let compiled = run_compile(&spec, &mut bundle, false)?;

@@ -8,13 +8,16 @@ use super::display::Display;
 use super::up_report::UpReport;
 use super::*;
 use crate::cli::args::UpArgs;
+use crate::providers::openstack::api::ApiError;
 use crate::up::openstack::{self as os, follow::Followed};
 use serde_json::json;
 use std::time::Duration;
 
 fn up_failure(e: os::UpError) -> Failure {
     let hint = e.hint();
-    let internal = matches!(e, os::UpError::Api(_) | os::UpError::Compile(_));
+    // A renewal Keystone refused is about the credentials, not k8sgen.
+    let internal = matches!(e, os::UpError::Api(_) | os::UpError::Compile(_))
+        && !matches!(e, os::UpError::Api(ApiError::Renewal(_)));
     let mut f = if internal {
         Failure::internal(e.to_string())
     } else {
@@ -37,13 +40,18 @@ fn connect(
 ) -> Result<os::Connection> {
     let name = os::cloud::choose_cloud(cloud, &spec.cloud.openstack.cloud, file, &env_lookup);
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    os::connect(
+    let conn = os::connect(
         name,
+        &spec.cloud.openstack.region,
         &env_lookup,
         &|p: &Path| std::fs::read_to_string(p).ok(),
         &cwd,
     )
-    .map_err(up_failure)
+    .map_err(up_failure)?;
+    for w in &conn.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(conn)
 }
 
 /// Where `up` writes beside the spec, and how it follows the cluster.
@@ -65,7 +73,7 @@ fn up_options(args: &UpArgs) -> os::UpOptions {
 
 pub fn up_openstack(args: UpArgs) -> Result<ExitStatus> {
     let file = &args.spec.file;
-    let spec = load_spec(&file.display().to_string(), &read_text(file)?)?;
+    let spec = load_spec_file(file)?;
     let secrets_path = secrets_path_for(file, args.secrets.as_deref());
     let mut bundle = load_secrets(&secrets_path)?;
     let conn = connect(&spec, file, args.openstack.cloud.as_deref())?;
@@ -127,19 +135,38 @@ fn not_up(followed: &Followed, api_server: &str, file: &Path) -> Option<Failure>
     })
 }
 
+/// The cluster's ID (`design::cluster_id`), from the CA of the secrets bundle (`--secrets`,
+/// else the one beside the spec, as for `up`): `down` and `status` must tell this cluster
+/// from another of the same name, and the bundle is the cluster's identity itself, present
+/// before the first `up` and after an interrupted one (the state record is neither).
+fn cluster_id(file: &Path, secrets: Option<&Path>) -> Result<String> {
+    let path = secrets_path_for(file, secrets);
+    let bundle = load_secrets(&path).map_err(|f| {
+        f.hint(
+            "`down` and `status` tell this cluster from another of the same name by the CA \
+                 of its secrets bundle: pass the one `up` used with --secrets",
+        )
+    })?;
+    let hash = bundle
+        .discovery_hash()
+        .map_err(|e| Failure::user(e.to_string()))?;
+    Ok(os::design::cluster_id(&hash))
+}
+
 pub fn down_openstack(
     file: &Path,
+    secrets: Option<&Path>,
     cloud: Option<&str>,
     format: OutputFormat,
 ) -> Result<ExitStatus> {
     let spec = load_spec(&file.display().to_string(), &read_text(file)?)?;
+    let id = cluster_id(file, secrets)?;
     let conn = connect(&spec, file, cloud)?;
     let json = format == OutputFormat::Json;
     let display = Display::new(json);
-    let removed = os::teardown::down(&conn.api, &spec.name, Duration::from_secs(300), &|e| {
-        display.show(e)
-    })
-    .map_err(up_failure)?;
+    let wait = Duration::from_secs(300);
+    let removed = os::teardown::down(&conn.api, &spec.name, &id, wait, &|e| display.show(e))
+        .map_err(up_failure)?;
     if json {
         let doc = json!({
             "cluster": spec.name,
@@ -148,6 +175,9 @@ pub fn down_openstack(
                 "ports": removed.ports, "serverGroups": removed.server_groups,
                 "securityGroups": removed.security_groups,
             },
+            "left": removed.left.iter().map(|l| json!({
+                "kind": l.kind, "name": l.name, "id": l.id, "why": l.why, "remove": l.remove,
+            })).collect::<Vec<_>>(),
         });
         println!("{}", output::pretty(&json!(doc)));
     } else {
@@ -167,13 +197,15 @@ pub fn down_openstack(
 
 pub fn status_openstack(
     file: &Path,
+    secrets: Option<&Path>,
     cloud: Option<&str>,
     format: OutputFormat,
 ) -> Result<ExitStatus> {
     let json = format == OutputFormat::Json;
     let spec = load_spec(&file.display().to_string(), &read_text(file)?)?;
+    let id = cluster_id(file, secrets)?;
     let conn = connect(&spec, file, cloud)?;
-    let (lines, _) = os::teardown::status(&conn.api, &spec.name).map_err(up_failure)?;
+    let (lines, _) = os::teardown::status(&conn.api, &spec.name, &id).map_err(up_failure)?;
     if json {
         let doc: Vec<_> = lines
             .iter()

@@ -5,12 +5,11 @@ use super::*;
 use crate::cli::args::RenderArgs;
 
 pub fn render(args: RenderArgs) -> Result<ExitStatus> {
-    let (spec_name, spec_text) = match (&args.file, &args.profile) {
-        (Some(f), _) => (f.display().to_string(), read_text(f)?),
-        (None, Some(p)) => (format!("profile {p}"), profile_text(p)?.to_string()),
+    let spec = match (&args.file, &args.profile) {
+        (Some(f), _) => load_spec_file(f)?,
+        (None, Some(p)) => load_spec(&format!("profile {p}"), profile_text(p)?)?,
         (None, None) => return Err(Failure::user("give -f cluster.yaml or --profile NAME")),
     };
-    let spec = load_spec(&spec_name, &spec_text)?;
     let secrets_path = match (&args.secrets, &args.file) {
         (Some(s), _) => s.clone(),
         (None, Some(f)) => secrets_path_for(f, None),

@@ -26,7 +26,7 @@ pub fn up_qemu(args: UpArgs) -> Result<ExitStatus> {
         Failure::user("`up --provider qemu` needs --image FILE.qcow2")
             .hint("tests/vm/build-image.sh builds a Debian 12 test image")
     })?;
-    let spec = load_spec(&file.display().to_string(), &read_text(file)?)?;
+    let spec = load_spec_file(file)?;
     let secrets_path = secrets_path_for(file, args.secrets.as_deref());
     let mut bundle = load_secrets(&secrets_path)?;
     let dir = qemu_dir(file);

@@ -1,10 +1,12 @@
-//! One authenticated JSON-over-HTTP channel to the cloud's Nova, Neutron and Glance endpoints:
-//! the token header, Nova's microversion header, retries of idempotent calls on transient
-//! failures (5xx, 429 with Retry-After, connection reset) with capped backoff, and a count of
-//! the calls made, which the benchmark reports. Creates are never retried here: the caller
-//! looks before it creates again (see `neutron`/`nova`).
+//! One authenticated JSON-over-HTTP channel to the cloud's Nova, Neutron, Glance and (when it
+//! has one) Cinder endpoints: the token header, Nova's microversion header, retries of
+//! idempotent calls on transient failures (5xx, 429 with Retry-After, connection reset) with
+//! capped backoff, and a count of the calls made, which the benchmark reports. Creates are
+//! never retried here: the caller looks before it creates again (see `neutron`/`nova`).
 
 use super::Sensitive;
+use super::keystone::KeystoneError;
+use super::renewal::Tokens;
 use crate::providers::http_error::{self, error_chain};
 use reqwest::Method;
 use reqwest::blocking::Client;
@@ -17,20 +19,35 @@ use std::time::Duration;
 /// groups with `policy` (2.64), `OS-EXT-SRV-ATTR:user_data` for admins (2.3).
 pub const COMPUTE_MICROVERSION: &str = "2.64";
 
+/// The compute microversion of a server create whose root volume names a Cinder type: Nova
+/// takes `volume_type` in `block_device_mapping_v2` from 2.67 (Stein) and refuses it before.
+/// Only those creates ask for it, so clouds from 2.64 on keep working without a type.
+pub const VOLUME_TYPE_MICROVERSION: &str = "2.67";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
     Compute,
     Network,
     Image,
+    /// Octavia, when the catalog has it (`load-balancer`).
+    LoadBalancer,
+    /// Cinder, when the catalog has it (`block-storage`, `volumev3`): root-volume quotas,
+    /// CSI volumes left behind.
+    BlockStorage,
 }
 
 /// Endpoints from the catalog, without trailing slash. Network and image get their API
-/// version appended here (`/v2.0`, `/v2`) unless the catalog already carries it.
+/// version appended here (`/v2.0`, `/v2`) unless the catalog already carries it, block
+/// storage `/v3` unless its URL has it already (often followed by the project's ID).
 #[derive(Debug, Clone)]
 pub struct Endpoints {
     pub compute: String,
     pub network: String,
     pub image: String,
+    /// Octavia's root with its API version (`/v2`); `None` when the catalog has no Octavia.
+    pub load_balancer: Option<String>,
+    /// Cinder's v3 root (it carries the project); `None` when the catalog has no Cinder.
+    pub block_storage: Option<String>,
 }
 
 impl Endpoints {
@@ -46,7 +63,34 @@ impl Endpoints {
             compute,
             network: versioned(network, "/v2.0"),
             image: versioned(image, "/v2"),
+            load_balancer: None,
+            block_storage: None,
         }
+    }
+
+    /// With the optional services the catalog offers.
+    pub fn with_optional(
+        mut self,
+        load_balancer: Option<String>,
+        block_storage: Option<String>,
+    ) -> Self {
+        // Octavia's catalog URL is its root; its API lives under `/v2` (`/v2.0` is the
+        // deprecated alias).
+        self.load_balancer = load_balancer.map(|url| {
+            if url.ends_with("/v2") || url.ends_with("/v2.0") {
+                url
+            } else {
+                format!("{url}/v2")
+            }
+        });
+        self.block_storage = block_storage.map(|url| {
+            if url.contains("/v3") {
+                url
+            } else {
+                format!("{url}/v3")
+            }
+        });
+        self
     }
 }
 
@@ -64,6 +108,8 @@ pub enum ApiError {
         url: String,
         status: u16,
         message: String,
+        /// The service's name for the error (Neutron's `NeutronError.type`), when it gives one.
+        kind: Option<String>,
         retry_after: Option<Duration>,
     },
     #[error("{method} {url}: unreadable answer: {detail}")]
@@ -72,15 +118,29 @@ pub enum ApiError {
         url: String,
         detail: String,
     },
+    /// The token was due for renewal, or refused, and Keystone would not give a new one.
+    #[error("renewing the Keystone token: {0}")]
+    Renewal(#[from] KeystoneError),
 }
 
 impl ApiError {
     /// Worth trying again: the cloud may not have seen the request, or failed on its side.
+    /// Not 501: the cloud says it cannot do this at all (Nova's console log on a driver
+    /// without one, nova/api/openstack/compute/console_output.py), and asking again changes
+    /// nothing.
     pub fn transient(&self) -> bool {
         match self {
             ApiError::Transport { .. } => true,
-            ApiError::Status { status, .. } => *status == 429 || *status >= 500,
-            ApiError::Decode { .. } => false,
+            ApiError::Status { status, .. } => *status == 429 || (*status >= 500 && *status != 501),
+            ApiError::Decode { .. } | ApiError::Renewal(_) => false,
+        }
+    }
+
+    /// The service's name for the error, e.g. `OverQuota` or `IpAddressAlreadyAllocated`.
+    pub fn kind(&self) -> Option<&str> {
+        match self {
+            ApiError::Status { kind, .. } => kind.as_deref(),
+            _ => None,
         }
     }
 
@@ -139,23 +199,43 @@ pub enum Purpose {
 
 pub struct Api {
     http: Client,
-    token: Sensitive,
+    tokens: Tokens,
     pub endpoints: Endpoints,
     pub retry: RetryPolicy,
+    /// The project the token is scoped to: Neutron lists of the cluster's own objects are
+    /// limited to it (see `neutron::Filter`). Empty when the token names none.
+    project_id: String,
     converge_calls: AtomicU64,
     poll_calls: AtomicU64,
 }
 
 impl Api {
-    pub fn new(http: Client, token: Sensitive, endpoints: Endpoints) -> Self {
+    pub fn new(http: Client, tokens: Tokens, endpoints: Endpoints) -> Self {
         Api {
             http,
-            token,
+            tokens,
             endpoints,
             retry: RetryPolicy::default(),
+            project_id: String::new(),
             converge_calls: AtomicU64::new(0),
             poll_calls: AtomicU64::new(0),
         }
+    }
+
+    /// The same client, for a token scoped to `project_id`.
+    pub fn in_project(mut self, project_id: &str) -> Self {
+        self.project_id = project_id.to_string();
+        self
+    }
+
+    /// The token's project (empty when it names none).
+    pub fn project_id(&self) -> &str {
+        &self.project_id
+    }
+
+    /// How many times the Keystone token was renewed during the run.
+    pub fn token_renewals(&self) -> u64 {
+        self.tokens.renewals()
     }
 
     /// HTTP requests sent so far (each retry counts), for converging and for polling.
@@ -167,15 +247,24 @@ impl Api {
     }
 
     fn url(&self, service: Service, path: &str) -> String {
-        let base = match service {
-            Service::Compute => &self.endpoints.compute,
-            Service::Network => &self.endpoints.network,
-            Service::Image => &self.endpoints.image,
-        };
+        let base =
+            match service {
+                Service::Compute => self.endpoints.compute.as_str(),
+                Service::Network => self.endpoints.network.as_str(),
+                Service::Image => self.endpoints.image.as_str(),
+                // Callers look at the endpoint first (pre-flight makes a missing Cinder a
+                // problem); a call anyway fails as a transport error naming this.
+                Service::LoadBalancer => (self.endpoints.load_balancer.as_deref())
+                    .unwrap_or("no-load-balancer-endpoint:"),
+                Service::BlockStorage => (self.endpoints.block_storage.as_deref())
+                    .unwrap_or("no-block-storage-endpoint:"),
+            };
         format!("{base}{path}")
     }
 
-    /// One request, one answer: JSON body (or `Null` for an empty one) on 2xx.
+    /// One request, one answer: JSON body (or `Null` for an empty one) on 2xx. A 401 is
+    /// answered with a new token and the same request once more: the service refused the
+    /// token, not the request, so even a create has not happened.
     pub fn once(
         &self,
         purpose: Purpose,
@@ -183,6 +272,39 @@ impl Api {
         service: Service,
         path: &str,
         body: Option<&Value>,
+    ) -> Result<Value, ApiError> {
+        self.once_at(purpose, method, service, path, body, COMPUTE_MICROVERSION)
+    }
+
+    /// `once`, asking Nova for `microversion` (other services ignore it).
+    fn once_at(
+        &self,
+        purpose: Purpose,
+        method: Method,
+        service: Service,
+        path: &str,
+        body: Option<&Value>,
+        microversion: &str,
+    ) -> Result<Value, ApiError> {
+        let token = self.tokens.token()?;
+        let send = |token: &Sensitive| {
+            let request = (purpose, method.clone(), service, path, body);
+            self.send(request, token, microversion)
+        };
+        match send(&token) {
+            Err(e) if e.status() == Some(401) => match self.tokens.after_unauthorized(&token)? {
+                Some(renewed) => send(&renewed),
+                None => Err(e),
+            },
+            other => other,
+        }
+    }
+
+    fn send(
+        &self,
+        (purpose, method, service, path, body): (Purpose, Method, Service, &str, Option<&Value>),
+        token: &Sensitive,
+        microversion: &str,
     ) -> Result<Value, ApiError> {
         let url = self.url(service, path);
         let counter = match purpose {
@@ -193,15 +315,12 @@ impl Api {
         let mut request = self
             .http
             .request(method.clone(), &url)
-            .header("X-Auth-Token", self.token.expose())
+            .header("X-Auth-Token", token.expose())
             .header("Accept", "application/json");
         if service == Service::Compute {
             request = request
-                .header(
-                    "OpenStack-API-Version",
-                    format!("compute {COMPUTE_MICROVERSION}"),
-                )
-                .header("X-OpenStack-Nova-API-Version", COMPUTE_MICROVERSION);
+                .header("OpenStack-API-Version", format!("compute {microversion}"))
+                .header("X-OpenStack-Nova-API-Version", microversion);
         }
         if let Some(body) = body {
             request = request.json(body);
@@ -226,6 +345,7 @@ impl Api {
                 url,
                 status,
                 message: http_error::message(&text),
+                kind: http_error::kind(&text),
                 retry_after,
             });
         }
@@ -282,6 +402,25 @@ impl Api {
     /// they asked for before sending it again (`converge`).
     pub fn create(&self, service: Service, path: &str, body: &Value) -> Result<Value, ApiError> {
         self.once(Purpose::Converge, Method::POST, service, path, Some(body))
+    }
+
+    /// A create (as `create`) asking Nova for `microversion` instead of the usual one.
+    pub fn create_at(
+        &self,
+        service: Service,
+        path: &str,
+        body: &Value,
+        microversion: &str,
+    ) -> Result<Value, ApiError> {
+        let post = Method::POST;
+        self.once_at(
+            Purpose::Converge,
+            post,
+            service,
+            path,
+            Some(body),
+            microversion,
+        )
     }
 }
 
@@ -375,17 +514,19 @@ mod tests {
             url: "u".into(),
             status: code,
             message: String::new(),
+            kind: None,
             retry_after: after.map(Duration::from_secs),
         }
     }
 
     #[test]
-    fn transient_failures_are_5xx_429_and_transport() {
+    fn transient_failures_are_5xx_but_501_429_and_transport() {
         assert!(status(500, None).transient());
         assert!(status(503, None).transient());
         assert!(status(429, None).transient());
         assert!(!status(404, None).transient());
         assert!(!status(409, None).transient());
+        assert!(!status(501, None).transient(), "not implemented stays so");
         assert!(
             ApiError::Transport {
                 method: "GET".into(),

@@ -3,10 +3,12 @@
 //! `$OS_CLIENT_CONFIG_FILE`, `./`, `~/.config/openstack/`, `/etc/openstack/`,
 //! first found wins, `secure.yaml` from the same places overlaid on it) or else the `OS_*`
 //! variables. Password, application-credential and token methods, and the Keystone v3
-//! `POST /v3/auth/tokens` body for each (reference §8). Reads through caller-supplied
-//! functions, so tests need no real home directory.
+//! `POST /v3/auth/tokens` body for each (reference §8). TLS settings (`verify`, `insecure`,
+//! `cacert`, `cert`, `key` and their `OS_*` twins) are resolved here and applied by `tls`.
+//! Reads through caller-supplied functions, so tests need no real home directory.
 
 use super::Sensitive;
+use super::tls::{self, Tls};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -49,10 +51,23 @@ pub struct Cloud {
     pub source: String,
     pub auth_url: String,
     pub method: Method,
-    pub region: Option<String>,
+    pub region: RegionConfig,
     /// `public` (default), `internal` or `admin`.
     pub interface: String,
-    pub cacert: Option<PathBuf>,
+    pub tls: Tls,
+}
+
+/// What the client configuration says of the region. `up` works in the spec's region (OCCM
+/// on the nodes uses it); this only has to agree with it (`check_region`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RegionConfig {
+    /// `OS_REGION_NAME`, which python-openstackclient's `--os-region-name` defaults to, with
+    /// a clouds.yaml entry as without one.
+    pub requested: Option<String>,
+    /// A clouds.yaml entry's `regions` list, or its `region_name`.
+    pub known: Vec<String>,
+    /// Which of the two keys `known` came from, for messages.
+    pub known_key: &'static str,
 }
 
 /// Who named the cloud, so an error about the name points at the place to change it.
@@ -104,10 +119,24 @@ pub enum AuthError {
     },
     #[error("{origin} names `{cloud}`, but no clouds.yaml was found")]
     NoCloudsFile { cloud: String, origin: Origin },
-    #[error("{file} is not valid: {detail}")]
-    BadFile { file: String, detail: String },
+    /// `at` is `file:line:column`; `kind` the parser's message alone (see `yaml_error`).
+    #[error("{at}: not valid YAML: {kind}")]
+    BadFile { at: String, kind: String },
     #[error("{origin}: {detail}")]
     Incomplete { origin: String, detail: String },
+    /// The client configuration names another region than the spec.
+    #[error("{named} {value}, but the spec's cloud.openstack.region is {spec}")]
+    Region {
+        named: String,
+        value: String,
+        spec: String,
+    },
+    #[error("{origin}: `{field}` is {value}, not a boolean")]
+    NotBoolean {
+        origin: String,
+        field: String,
+        value: String,
+    },
 }
 
 impl AuthError {
@@ -142,7 +171,45 @@ impl AuthError {
             AuthError::Incomplete { .. } => {
                 "set the missing value (an openrc file from Horizon sets all OS_* variables)".into()
             }
+            AuthError::Region { spec, .. } => format!(
+                "make them agree: `up` would create servers in one region while OCCM on the nodes looks in the spec's; change the spec's region, or set {spec} in the client configuration (or drop the region there)"
+            ),
+            AuthError::NotBoolean { .. } => "write true or false".into(),
         }
+    }
+}
+
+/// Whether the client configuration agrees with the spec's region: `OS_REGION_NAME` must be
+/// it, and a clouds.yaml entry's `regions`/`region_name` must include it (openstacksdk's own
+/// check of a requested region, `config/loader.py` `_get_region`).
+pub fn check_region(cloud: &Cloud, spec_region: &str) -> Result<(), AuthError> {
+    let refuse = |named: String, value: String| AuthError::Region {
+        named,
+        value,
+        spec: spec_region.to_string(),
+    };
+    if let Some(requested) = &cloud.region.requested
+        && requested != spec_region
+    {
+        return Err(refuse("OS_REGION_NAME is".into(), requested.clone()));
+    }
+    let known = &cloud.region.known;
+    if !known.is_empty() && !known.iter().any(|r| r == spec_region) {
+        return Err(refuse(
+            format!("`{}` of {} is", cloud.region.known_key, cloud.source),
+            known.join(", "),
+        ));
+    }
+    Ok(())
+}
+
+/// `publicURL`, `internalURL`, `adminURL` (Keystone v2 names, still in old openrc files and
+/// clouds.yaml) as the v3 interface names.
+fn interface_name(value: Option<String>) -> String {
+    let value = value.unwrap_or_else(|| "public".into());
+    match value.strip_suffix("URL") {
+        Some(short @ ("public" | "internal" | "admin")) => short.to_string(),
+        _ => value,
     }
 }
 
@@ -199,15 +266,13 @@ pub fn resolve_selected(
     cwd: &Path,
 ) -> Result<Cloud, AuthError> {
     let Some(Selection { name, origin }) = selection else {
-        return from_env(env);
+        return from_env(env, cwd);
     };
     let load = |file: &str| -> Result<Option<(PathBuf, Value)>, AuthError> {
         for path in search_paths(file, env, cwd) {
             if let Some(text) = read(&path) {
-                let v: Value = serde_saphyr::from_str(&text).map_err(|e| AuthError::BadFile {
-                    file: path.display().to_string(),
-                    detail: e.to_string(),
-                })?;
+                let v: Value = serde_saphyr::from_str(&text)
+                    .map_err(|e| yaml_error(&path.display().to_string(), &e))?;
                 return Ok(Some((path, v)));
             }
         }
@@ -231,10 +296,42 @@ pub fn resolve_selected(
             known,
         });
     }
-    if let Some((_, secure)) = load("secure.yaml")? {
+    // A secure.yaml that holds only other clouds leaves this one as it is.
+    if let Some((_, secure)) = load("secure.yaml")?
+        && !secure["clouds"][&name].is_null()
+    {
         merge(&mut entry, &secure["clouds"][&name]);
     }
-    from_entry(&format!("{}: {name}", path.display()), &entry)
+    let base = tls::Base {
+        cwd,
+        home: env("HOME"),
+    };
+    from_entry(&format!("{}: {name}", path.display()), &entry, env, &base)
+}
+
+/// A YAML error as `file:line:column` and the kind of error. Never the parser's rendering:
+/// it quotes the lines around the error, and those hold the password (secure.yaml holds
+/// nothing else). The kind is cut at the first quote, in case a message ever quotes input.
+/// (`problem::yaml_syntax` does the same for the compiler's files; providers import nothing
+/// internal, DESIGN's dependency rule.)
+fn yaml_error(file: &str, e: &serde_saphyr::Error) -> AuthError {
+    use serde_saphyr::MessageFormatter;
+    let at = match e.location() {
+        Some(l) if l.line() > 0 => format!("{file}:{}:{}", l.line(), l.column()),
+        _ => file.to_string(),
+    };
+    let message = serde_saphyr::UserMessageFormatter.format_message(e.without_snippet());
+    let kind: String = message
+        .split(['"', '\'', '`'])
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    AuthError::BadFile {
+        at,
+        kind: kind.trim().trim_end_matches(':').to_string(),
+    }
 }
 
 fn text(v: &Value) -> Option<String> {
@@ -245,24 +342,99 @@ fn text(v: &Value) -> Option<String> {
     }
 }
 
-/// A clouds.yaml entry (`auth`, `auth_type`, `region_name`, `interface`, `cacert`).
-fn from_entry(source: &str, entry: &Value) -> Result<Cloud, AuthError> {
+/// A clouds.yaml entry (`auth`, `auth_type`, `region_name`/`regions`, `interface` and the
+/// TLS keys), with `OS_REGION_NAME` as the requested region.
+fn from_entry(
+    source: &str,
+    entry: &Value,
+    env: &dyn Fn(&str) -> Option<String>,
+    base: &tls::Base,
+) -> Result<Cloud, AuthError> {
     let auth = &entry["auth"];
     let get = |key: &str| text(&auth[key]);
     let vars = |key: &str| get(key);
     let method = method(source, text(&entry["auth_type"]), &vars)?;
+    let auth_url = get("auth_url").ok_or_else(|| {
+        let detail = if text(&entry["profile"]).is_some() {
+            "auth.auth_url is missing (vendor `profile:` defaults are not read: copy auth_url and region_name from the vendor's profile)"
+        } else {
+            "auth.auth_url is missing"
+        };
+        incomplete(source, detail)
+    })?;
     Ok(Cloud {
         source: source.into(),
-        auth_url: get("auth_url").ok_or_else(|| incomplete(source, "auth.auth_url is missing"))?,
+        auth_url,
         method,
-        region: text(&entry["region_name"]),
-        interface: text(&entry["interface"]).unwrap_or_else(|| "public".into()),
-        cacert: text(&entry["cacert"]).map(PathBuf::from),
+        region: RegionConfig {
+            requested: env("OS_REGION_NAME").filter(|r| !r.is_empty()),
+            ..known_regions(entry)
+        },
+        interface: interface_name(
+            text(&entry["interface"]).or_else(|| text(&entry["endpoint_type"])),
+        ),
+        tls: entry_tls(source, entry, base)?,
     })
 }
 
-/// The `OS_*` variables of an openrc file.
-fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Cloud, AuthError> {
+/// A clouds.yaml entry's `regions` (names, or mappings with a `name`), else its
+/// `region_name`.
+fn known_regions(entry: &Value) -> RegionConfig {
+    let listed: Vec<String> = entry["regions"]
+        .as_array()
+        .map(|regions| {
+            regions
+                .iter()
+                .filter_map(|r| text(r).or_else(|| text(&r["name"])))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !listed.is_empty() {
+        return RegionConfig {
+            requested: None,
+            known: listed,
+            known_key: "regions",
+        };
+    }
+    RegionConfig {
+        requested: None,
+        known: text(&entry["region_name"]).into_iter().collect(),
+        known_key: "region_name",
+    }
+}
+
+/// `insecure`, `verify` (a boolean, or a CA bundle's path as requests takes it), `cacert`,
+/// `cert` and `key` of a clouds.yaml entry.
+fn entry_tls(source: &str, entry: &Value, base: &tls::Base) -> Result<Tls, AuthError> {
+    let flag = |field: &str| tls::flag(field, &entry[field]).map_err(|e| not_boolean(source, e));
+    let (verify, verify_path) = match (&entry["verify"], flag("verify")) {
+        (_, Ok(v)) => (v, None),
+        (Value::String(path), Err(_)) => (None, Some(path.clone())),
+        (_, Err(e)) => return Err(e),
+    };
+    let given = tls::Given {
+        insecure: flag("insecure")?,
+        verify,
+        verify_path,
+        cacert: text(&entry["cacert"]),
+        cert: text(&entry["cert"]),
+        key: text(&entry["key"]),
+        insecure_name: "insecure: true",
+    };
+    Ok(tls::resolve(given, base))
+}
+
+fn not_boolean(source: &str, e: tls::BadFlag) -> AuthError {
+    AuthError::NotBoolean {
+        origin: source.into(),
+        field: e.field,
+        value: e.value,
+    }
+}
+
+/// The `OS_*` variables of an openrc file. Like openstacksdk, `OS_INSECURE`, `OS_CACERT`,
+/// `OS_CERT` and `OS_KEY` belong to this cloud only, never to a clouds.yaml entry.
+fn from_env(env: &dyn Fn(&str) -> Option<String>, cwd: &Path) -> Result<Cloud, AuthError> {
     let source = "OS_* variables";
     let get = |key: &str| env(&format!("OS_{}", key.to_uppercase())).filter(|v| !v.is_empty());
     let auth_url = get("auth_url")
@@ -271,10 +443,32 @@ fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Cloud, AuthError> {
         source: source.into(),
         auth_url,
         method: method(source, get("auth_type"), &get)?,
-        region: get("region_name"),
-        interface: get("interface").unwrap_or_else(|| "public".into()),
-        cacert: get("cacert").map(PathBuf::from),
+        region: RegionConfig {
+            requested: get("region_name"),
+            known: vec![],
+            known_key: "region_name",
+        },
+        interface: interface_name(get("interface").or_else(|| get("endpoint_type"))),
+        tls: env_tls(source, &get, env("HOME"), cwd)?,
     })
+}
+
+fn env_tls(
+    source: &str,
+    get: &dyn Fn(&str) -> Option<String>,
+    home: Option<String>,
+    cwd: &Path,
+) -> Result<Tls, AuthError> {
+    let insecure = get("insecure").map(Value::String).unwrap_or(Value::Null);
+    let given = tls::Given {
+        insecure: tls::flag("OS_INSECURE", &insecure).map_err(|e| not_boolean(source, e))?,
+        cacert: get("cacert"),
+        cert: get("cert"),
+        key: get("key"),
+        insecure_name: "OS_INSECURE",
+        ..tls::Given::default()
+    };
+    Ok(tls::resolve(given, &tls::Base { cwd, home }))
 }
 
 fn incomplete(source: &str, detail: &str) -> AuthError {

@@ -1,15 +1,19 @@
 //! OpenStack provider: small hand-written clients for the calls `up`, `down` and `status`
 //! make. `auth` finds credentials (clouds.yaml, secure.yaml, `OS_*`), `keystone` gets a token
-//! and catalog, `api` carries authenticated JSON with retries, `nova` and `neutron` name the
+//! and catalog (over the TLS `tls` sets up), `renewal` keeps that token valid for long runs,
+//! `api` carries authenticated JSON with retries, `nova`, `neutron` and `cinder` name the
 //! calls. Tested against a real control plane on loopback (tests/openstack/rig.sh). Knows
 //! nothing of Kubernetes: user-data is opaque bytes here.
 
 pub mod api;
 pub mod auth;
 pub mod catalog;
+pub mod cinder;
 pub mod keystone;
 pub mod neutron;
 pub mod nova;
+pub mod renewal;
+pub mod tls;
 
 use std::fmt;
 

@@ -16,6 +16,15 @@ pub struct Network {
     pub subnets: Vec<String>,
     #[serde(rename = "router:external", default)]
     pub external: bool,
+    /// The owner; fixed IPs, port security and address pairs on its ports are the owner's
+    /// (and admin's) alone.
+    #[serde(default)]
+    pub project_id: String,
+    #[serde(default)]
+    pub shared: bool,
+    /// The default of its ports (`port-security` extension); `None` without the extension.
+    #[serde(default)]
+    pub port_security_enabled: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -69,6 +78,8 @@ pub struct Port {
     pub description: String,
     #[serde(default)]
     pub device_id: String,
+    #[serde(default)]
+    pub project_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -81,6 +92,8 @@ pub struct Rule {
     pub port_range_max: Option<u16>,
     pub remote_ip_prefix: Option<String>,
     pub remote_group_id: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -93,6 +106,8 @@ pub struct SecurityGroup {
     pub tags: Vec<String>,
     #[serde(default)]
     pub security_group_rules: Vec<Rule>,
+    #[serde(default)]
+    pub project_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,6 +120,8 @@ pub struct FloatingIp {
     pub description: String,
     #[serde(default)]
     pub tags: Vec<String>,
+    #[serde(default)]
+    pub project_id: String,
 }
 
 /// The Neutron collections k8sgen creates, tags and deletes, with their names on the wire.
@@ -177,7 +194,9 @@ pub struct PortRequest {
     pub name: String,
     pub description: String,
     pub network_id: String,
-    pub port_security_enabled: bool,
+    /// Sent only when the network's default is off (owner-only field on shared networks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_security_enabled: Option<bool>,
     pub security_groups: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fixed_ips: Vec<FixedIpRequest>,
@@ -215,6 +234,13 @@ pub struct QuotaUse {
 }
 
 /// Which objects of a collection to list.
+///
+/// `Tag` and `Description` find a cluster's own objects, so they are limited to the token's
+/// project: Neutron scopes a list to the caller's project only when the caller is not an
+/// admin (neutron-lib `db/utils.py` `model_query_scope_is_project` is `not
+/// context.is_admin`), and with an admin role a same-named cluster of another project would
+/// otherwise be adopted and deleted. `Network` (addresses taken on a possibly shared
+/// network) stays unscoped: other projects' ports there matter.
 #[derive(Debug, Clone, Copy)]
 pub enum Filter<'a> {
     /// Carrying this tag.
@@ -227,19 +253,25 @@ pub enum Filter<'a> {
 }
 
 impl Filter<'_> {
-    fn query(self) -> String {
-        let (name, value) = match self {
-            Filter::Tag(v) => ("tags", v),
-            Filter::Description(v) => ("description", v),
-            Filter::Network(v) => ("network_id", v),
+    /// The query string, limited to `project_id` (when not empty) for the cluster's own
+    /// objects.
+    fn query(self, project_id: &str) -> String {
+        let (name, value, owned) = match self {
+            Filter::Tag(v) => ("tags", v, true),
+            Filter::Description(v) => ("description", v, true),
+            Filter::Network(v) => ("network_id", v, false),
         };
-        format!("{name}={}", q(value))
+        let mut query = format!("{name}={}", q(value));
+        if owned && !project_id.is_empty() {
+            query.push_str(&format!("&project_id={}", q(project_id)));
+        }
+        query
     }
 }
 
 /// GET `kind`'s collection, filtered.
 fn list<T: DeserializeOwned>(api: &Api, kind: Kind, filter: Filter) -> Result<Vec<T>, ApiError> {
-    let path = format!("/{}?{}", kind.collection(), filter.query());
+    let path = format!("/{}?{}", kind.collection(), filter.query(api.project_id()));
     field(api.get(Service::Network, &path)?, kind.many(), &path)
 }
 
@@ -385,6 +417,17 @@ mod tests {
     fn query_values_keep_only_unreserved_characters() {
         assert_eq!(q("k8sgen-cluster=demo"), "k8sgen-cluster%3Ddemo");
         assert_eq!(q("a b/c_d.e~é"), "a%20b%2Fc_d.e~%C3%A9");
-        assert_eq!(Filter::Tag("x&y").query(), "tags=x%26y");
+        assert_eq!(Filter::Tag("x&y").query(""), "tags=x%26y");
+    }
+
+    #[test]
+    fn own_objects_are_listed_in_the_token_project_only() {
+        assert_eq!(Filter::Tag("t").query("p1"), "tags=t&project_id=p1");
+        assert_eq!(
+            Filter::Description("k8sgen cluster a").query("p1"),
+            "description=k8sgen%20cluster%20a&project_id=p1"
+        );
+        // Addresses taken on a (maybe shared) network count whoever holds them.
+        assert_eq!(Filter::Network("n").query("p1"), "network_id=n");
     }
 }

@@ -1,9 +1,9 @@
 //! Nova (compute v2.1, microversion `api::COMPUTE_MICROVERSION`) and the one Glance lookup:
-//! flavors, images, limits, key pairs, server groups, servers (tags in the create body), the
-//! console log, deletes. Takes user-data as opaque bytes (base64 is Nova's wire format, applied
-//! here); knows nothing of Kubernetes.
+//! flavors, images, limits, key pairs, server groups, servers (tags in the create body; a root
+//! volume made from the image when asked), the console log, deletes. Takes user-data as opaque
+//! bytes (base64 is Nova's wire format, applied here); knows nothing of Kubernetes.
 
-use super::api::{Api, ApiError, Purpose, Service, field};
+use super::api::{Api, ApiError, Purpose, Service, VOLUME_TYPE_MICROVERSION, field};
 use super::neutron::q;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -16,13 +16,32 @@ pub struct Flavor {
     pub name: String,
     pub vcpus: u32,
     pub ram: u64,
+    /// Root disk in GiB; 0: none of its own, so only volume-backed servers boot from it for
+    /// anyone but an admin (Nova's `create:zero_disk_flavor` policy, since Stein).
+    #[serde(default)]
+    pub disk: u64,
 }
 
+/// A Glance v2 image.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Image {
     pub id: String,
-    pub name: String,
+    /// Glance allows an image without a name (`null`), found by its ID.
+    #[serde(default)]
+    pub name: Option<String>,
     pub status: String,
+    /// The smallest root disk it boots from, GiB.
+    #[serde(default)]
+    pub min_disk: u64,
+    /// MiB.
+    #[serde(default)]
+    pub min_ram: u64,
+    /// Bytes of the uploaded file; unknown before the upload.
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// Bytes of the disk it expands to, when Glance computed it.
+    #[serde(default)]
+    pub virtual_size: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -45,6 +64,10 @@ pub struct Server {
     /// Admin only.
     #[serde(rename = "OS-EXT-SRV-ATTR:host", default)]
     pub host: Option<String>,
+    /// The host as a hash of it and the project, visible to every user: equal for servers
+    /// on the same host, which is what anti-affinity needs shown.
+    #[serde(rename = "hostId", default)]
+    pub host_id: String,
     /// Admin only, microversion >= 2.3.
     #[serde(rename = "OS-EXT-SRV-ATTR:user_data", default)]
     pub user_data: Option<String>,
@@ -53,6 +76,16 @@ pub struct Server {
     /// `scheduling`, `networking`, `spawning`, ... while BUILD.
     #[serde(rename = "OS-EXT-STS:task_state", default)]
     pub task_state: Option<String>,
+    /// Volumes attached, with whether Nova deletes each with the server (microversion 2.3).
+    #[serde(rename = "os-extended-volumes:volumes_attached", default)]
+    pub volumes_attached: Vec<AttachedVolume>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AttachedVolume {
+    pub id: String,
+    #[serde(default)]
+    pub delete_on_termination: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -79,6 +112,22 @@ pub fn flavors(api: &Api) -> Result<Vec<Flavor>, ApiError> {
         "flavors",
         "/flavors/detail",
     )
+}
+
+/// The image with this ID, if there is one the token may see.
+pub fn image_by_id(api: &Api, id: &str) -> Result<Option<Image>, ApiError> {
+    let path = format!("/images/{}", q(id));
+    match api.get(Service::Image, &path) {
+        Ok(v) => serde_json::from_value(v)
+            .map(Some)
+            .map_err(|e| ApiError::Decode {
+                method: "GET".into(),
+                url: path,
+                detail: e.to_string(),
+            }),
+        Err(e) if e.status() == Some(404) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 pub fn images_named(api: &Api, name: &str) -> Result<Vec<Image>, ApiError> {
@@ -147,8 +196,13 @@ pub fn server(api: &Api, id: &str, purpose: Purpose) -> Result<Server, ApiError>
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ServerRequest {
     pub name: String,
-    #[serde(rename = "imageRef")]
-    pub image_ref: String,
+    /// The image of a server on the flavor's disk; none when it boots from a volume, whose
+    /// image is in `block_device_mapping_v2` (Nova takes no `imageRef` then:
+    /// nova/api/openstack/compute/servers.py, `_image_from_req_data`).
+    #[serde(rename = "imageRef", skip_serializing_if = "Option::is_none")]
+    pub image_ref: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub block_device_mapping_v2: Vec<BlockDevice>,
     #[serde(rename = "flavorRef")]
     pub flavor_ref: String,
     pub networks: Vec<PortAttachment>,
@@ -162,6 +216,38 @@ pub struct ServerRequest {
     /// Sent only when asked for, so the cloud's default holds otherwise.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub config_drive: bool,
+}
+
+/// A disk of a new server, as Nova's `block_device_mapping_v2` takes it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BlockDevice {
+    pub boot_index: i32,
+    pub uuid: String,
+    /// `image`: `uuid` is an image Nova copies into the new volume.
+    pub source_type: &'static str,
+    pub destination_type: &'static str,
+    /// GiB.
+    pub volume_size: u32,
+    /// Needs microversion 2.67 (`api::VOLUME_TYPE_MICROVERSION`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume_type: Option<String>,
+    pub delete_on_termination: bool,
+}
+
+impl BlockDevice {
+    /// The root disk as a new volume of `size` GiB made from `image`, deleted with the
+    /// server, so nothing outlives it.
+    pub fn root_volume(image: &str, size: u32, volume_type: Option<String>) -> BlockDevice {
+        BlockDevice {
+            boot_index: 0,
+            uuid: image.to_string(),
+            source_type: "image",
+            destination_type: "volume",
+            volume_size: size,
+            volume_type,
+            delete_on_termination: true,
+        }
+    }
 }
 
 /// One NIC of a new server: an existing port.
@@ -185,7 +271,20 @@ pub fn create_server(
     if let Some(group) = group {
         body["os:scheduler_hints"] = json!({ "group": group });
     }
-    let v = api.create(Service::Compute, "/servers", &body)?;
+    let typed = server
+        .block_device_mapping_v2
+        .iter()
+        .any(|d| d.volume_type.is_some());
+    let v = if typed {
+        api.create_at(
+            Service::Compute,
+            "/servers",
+            &body,
+            VOLUME_TYPE_MICROVERSION,
+        )?
+    } else {
+        api.create(Service::Compute, "/servers", &body)?
+    };
     v["server"]["id"]
         .as_str()
         .map(str::to_string)
@@ -225,7 +324,8 @@ mod tests {
     fn a_server_request_carries_base64_user_data_and_only_what_was_asked() {
         let mut request = ServerRequest {
             name: "n".into(),
-            image_ref: "i".into(),
+            image_ref: Some("i".into()),
+            block_device_mapping_v2: Vec::new(),
             flavor_ref: "f".into(),
             networks: vec![PortAttachment { port: "p".into() }],
             user_data: b"ud".to_vec(),
@@ -237,6 +337,7 @@ mod tests {
         let body = serde_json::to_value(&request).unwrap();
         assert_eq!(body["user_data"], "dWQ=");
         assert_eq!(body["imageRef"], "i");
+        assert!(body.get("block_device_mapping_v2").is_none());
         assert_eq!(body["networks"], json!([{"port": "p"}]));
         assert!(body.get("key_name").is_none() && body.get("config_drive").is_none());
         request.key_name = Some("ops".into());
@@ -246,5 +347,36 @@ mod tests {
             (&body["key_name"], &body["config_drive"]),
             (&json!("ops"), &json!(true))
         );
+    }
+
+    #[test]
+    fn a_volume_backed_server_names_its_image_only_in_the_root_volume() {
+        let request = ServerRequest {
+            name: "n".into(),
+            image_ref: None,
+            block_device_mapping_v2: vec![BlockDevice::root_volume("img", 20, None)],
+            flavor_ref: "f".into(),
+            networks: vec![],
+            user_data: vec![],
+            tags: vec![],
+            metadata: BTreeMap::new(),
+            key_name: None,
+            config_drive: false,
+        };
+        let body = serde_json::to_value(&request).unwrap();
+        assert!(body.get("imageRef").is_none(), "{body}");
+        assert_eq!(
+            body["block_device_mapping_v2"],
+            json!([{
+                "boot_index": 0,
+                "uuid": "img",
+                "source_type": "image",
+                "destination_type": "volume",
+                "volume_size": 20,
+                "delete_on_termination": true,
+            }])
+        );
+        let typed = BlockDevice::root_volume("img", 20, Some("ssd".into()));
+        assert_eq!(serde_json::to_value(&typed).unwrap()["volume_type"], "ssd");
     }
 }

@@ -24,7 +24,7 @@ pub fn security_groups(
     report: &dyn Fn(Event),
 ) -> Result<BTreeMap<Group, String>, UpError> {
     let cluster = &plan.cluster_name;
-    let marker = design::marker(cluster);
+    let marker = design::marker(cluster, &design::id_of(plan));
     let mut ids = BTreeMap::new();
     for group in Group::ALL {
         let name = group.name(cluster);
@@ -66,11 +66,11 @@ pub fn security_groups(
 
 /// Tag a Neutron object for the cluster unless `tags` show it is already.
 fn tag(api: &Api, plan: &Plan, kind: Kind, id: &str, tags: &[String]) -> Result<(), ApiError> {
-    let tag = design::cluster_tag(&plan.cluster_name);
-    if tags.contains(&tag) {
+    let want = design::tags(&plan.cluster_name, &design::id_of(plan));
+    if want.iter().all(|t| tags.contains(t)) {
         return Ok(());
     }
-    neutron::set_tags(api, kind, id, &[tag])
+    neutron::set_tags(api, kind, id, &want)
 }
 
 /// The masters' anti-affinity group; an existing one with another policy is an error.
@@ -80,7 +80,7 @@ pub fn server_group(
     inventory: &mut Inventory,
     report: &dyn Fn(Event),
 ) -> Result<String, UpError> {
-    let name = design::server_group_name(&plan.cluster_name);
+    let name = design::server_group_name(&plan.cluster_name, &design::id_of(plan));
     let policy = design::server_group_policy(plan.openstack.servers.anti_affinity);
     let (group, created) = match &inventory.server_group {
         Some(g) => (g.clone(), false),
@@ -139,17 +139,19 @@ pub fn ports(
             check_address(port, node)?;
         }
     }
-    let marker = design::marker(&plan.cluster_name);
+    let marker = design::marker(&plan.cluster_name, &design::id_of(plan));
     let group_id = |g: Group| groups[&g].clone();
     let request = |node: &NodePlan, nic: Nic| {
         let place = match nic {
             Nic::Cluster => PortPlace {
                 network_id: &resolved.cluster_network_id,
                 subnet_id: Some(&resolved.cluster_subnet_id),
+                enable_port_security: resolved.cluster_port_security_off,
             },
             Nic::Admin => PortPlace {
                 network_id: resolved.admin_network_id.as_deref().unwrap_or_default(),
                 subnet_id: resolved.admin_subnet_id.as_deref(),
+                enable_port_security: resolved.admin_port_security_off,
             },
         };
         design::port_request(plan, node, nic, &place, &group_id)
@@ -186,11 +188,24 @@ pub fn ports(
             }
             Ok(())
         },
-        // 409: an address is taken, possibly by this cluster's own port from a create of an
+        // An address is taken, possibly by this cluster's own port from a create of an
         // interrupted run that landed after our inventory: look again, then retry.
-        |e| e.status() == Some(409),
+        address_conflict,
     )?;
     Ok(())
+}
+
+/// A 409 worth a fresh look and a retry: an address already taken (neutron/ipam/exceptions.py:34
+/// `IpAddressAlreadyAllocated`, what the rig's Zed Neutron answers to a taken fixed IP;
+/// neutron_lib/exceptions/__init__.py:330 `IpAddressInUse`). Any other conflict, a quota
+/// (`OverQuota`, neutron_lib/exceptions/__init__.py:435) above all, stays the same however
+/// often it is retried.
+fn address_conflict(e: &ApiError) -> bool {
+    e.status() == Some(409)
+        && matches!(
+            e.kind(),
+            Some("IpAddressAlreadyAllocated" | "IpAddressInUse")
+        )
 }
 
 /// An existing cluster port must have the node's planned address.
@@ -224,7 +239,7 @@ pub fn finish_ports(
     inventory: &Inventory,
     concurrency: usize,
 ) -> Result<(), UpError> {
-    let tag = design::cluster_tag(&plan.cluster_name);
+    let tags = design::tags(&plan.cluster_name, &design::id_of(plan));
     // Some Neutron releases (Zed's ML2 among them) drop `allowed_address_pairs` from ports
     // created in bulk: set them again wherever they are not what the design says.
     let want_pairs = design::address_pairs(plan);
@@ -236,7 +251,7 @@ pub fn finish_ports(
                 if nic == Nic::Cluster && !pairs_ok(p) {
                     work.push((p, true));
                 }
-                if !p.tags.contains(&tag) {
+                if !tags.iter().all(|t| p.tags.contains(t)) {
                     work.push((p, false));
                 }
             }
@@ -246,7 +261,7 @@ pub fn finish_ports(
         if *pairs {
             neutron::set_address_pairs(api, &p.id, &want_pairs)
         } else {
-            neutron::set_tags(api, Kind::Port, &p.id, std::slice::from_ref(&tag))
+            neutron::set_tags(api, Kind::Port, &p.id, &tags)
         }
     });
     for r in results {
@@ -267,7 +282,7 @@ pub fn floating_ip(
         return Ok(None);
     }
     let cluster = &plan.cluster_name;
-    let marker = design::marker(cluster);
+    let marker = design::marker(cluster, &design::id_of(plan));
     let init = plan
         .nodes
         .iter()
@@ -326,5 +341,31 @@ pub fn facts(plan: &Plan, inventory: &Inventory, floating_ip: Option<String>) ->
     Facts {
         admin_macs,
         api_floating_ip: floating_ip,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conflict(kind: Option<&str>) -> ApiError {
+        ApiError::Status {
+            method: "POST".into(),
+            url: "/ports".into(),
+            status: 409,
+            message: "m".into(),
+            kind: kind.map(str::to_string),
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn only_a_taken_address_is_retried_not_a_quota() {
+        assert!(address_conflict(&conflict(Some(
+            "IpAddressAlreadyAllocated"
+        ))));
+        assert!(address_conflict(&conflict(Some("IpAddressInUse"))));
+        assert!(!address_conflict(&conflict(Some("OverQuota"))));
+        assert!(!address_conflict(&conflict(None)));
     }
 }

@@ -4,22 +4,53 @@
 
 use crate::plan::{NodePlan, Plan, Role};
 use crate::providers::openstack::neutron::{AddressPair, FixedIpRequest, PortRequest, RuleRequest};
-use crate::providers::openstack::nova::{PortAttachment, ServerRequest};
+use crate::providers::openstack::nova::{BlockDevice, PortAttachment, ServerRequest};
 use crate::spec::AntiAffinity;
 
-/// Tag on every server, port, security group and floating IP of the cluster.
+/// Tag on every server, port, security group and floating IP of the cluster, with
+/// [`id_tag`]: this one finds every cluster of that name, the other tells which is this one.
 pub fn cluster_tag(cluster: &str) -> String {
     format!("k8sgen-cluster={cluster}")
 }
 
-/// Description of every Neutron object of the cluster: Neutron tags only after a create, so
-/// an object whose tagging was interrupted is still recognised by this.
-pub fn marker(cluster: &str) -> String {
-    format!("k8sgen cluster {cluster}")
+/// The cluster's ID: the first 12 hex digits of its CA's discovery hash (`sha256:<hex>`,
+/// SHA-256 over the CA's public key, `Plan::ca_cert_hash`). Two clusters given the same
+/// name (every profile's default is `demo`) have different CAs, so different IDs.
+pub fn cluster_id(ca_cert_hash: &str) -> String {
+    let hex = ca_cert_hash.strip_prefix("sha256:").unwrap_or(ca_cert_hash);
+    hex.chars().take(12).collect()
 }
 
-/// The anti-affinity group of the masters (Nova server groups carry no tags).
-pub fn server_group_name(cluster: &str) -> String {
+/// The ID of `plan`'s cluster.
+pub fn id_of(plan: &Plan) -> String {
+    cluster_id(&plan.ca_cert_hash)
+}
+
+/// The second tag of every object of the cluster (Nova and Neutron take tags up to 60
+/// characters: this one has 30).
+pub fn id_tag(id: &str) -> String {
+    format!("k8sgen-cluster-id={id}")
+}
+
+/// Both tags of the cluster's objects.
+pub fn tags(cluster: &str, id: &str) -> Vec<String> {
+    vec![cluster_tag(cluster), id_tag(id)]
+}
+
+/// Description of every Neutron object of the cluster: Neutron tags only after a create, so
+/// an object whose tagging was interrupted is still recognised by this, ID included.
+pub fn marker(cluster: &str, id: &str) -> String {
+    format!("k8sgen cluster {cluster} id {id}")
+}
+
+/// The anti-affinity group of the masters (Nova server groups carry no tags, so the ID is in
+/// the name).
+pub fn server_group_name(cluster: &str, id: &str) -> String {
+    format!("{cluster}-masters-{id}")
+}
+
+/// The prefix of every cluster's server-group name that goes by `cluster`.
+pub fn server_group_prefix(cluster: &str) -> String {
     format!("{cluster}-masters")
 }
 
@@ -176,13 +207,24 @@ fn node_rules(plan: &Plan, r: &mut Vec<RuleSpec>) {
             "SSH, as the spec asks",
         ));
     }
-    if plan.openstack.load_balancer.is_some() {
-        r.push(ingress(
-            Some("tcp"),
-            Some((30000, 32767)),
-            Remote::Cidr(plan.openstack.cluster_cidr.to_string()),
-            "NodePorts behind Octavia load balancers",
-        ));
+    if let Some(lb) = &plan.openstack.load_balancer {
+        // Octavia's OVN provider keeps the client's address as the source of member traffic
+        // (kubernetes-sigs/cluster-api-provider-openstack#2333), so its NodePorts must be
+        // open to anywhere; amphorae connect from their address in the cluster's subnet.
+        // UDP too: Services of type LoadBalancer may be UDP.
+        let remote = if lb.provider == "ovn" {
+            Remote::Any
+        } else {
+            Remote::Cidr(plan.openstack.cluster_cidr.to_string())
+        };
+        for protocol in ["tcp", "udp"] {
+            r.push(ingress(
+                Some(protocol),
+                Some((30000, 32767)),
+                remote.clone(),
+                "NodePorts behind Octavia load balancers",
+            ));
+        }
     }
 }
 
@@ -213,13 +255,25 @@ pub fn rule_request(rule: &RuleSpec, group_id: &str, ids: &dyn Fn(Group) -> Stri
         security_group_id: group_id.to_string(),
         direction: if rule.ingress { "ingress" } else { "egress" },
         ethertype: if rule.ipv6 { "IPv6" } else { "IPv4" },
-        description: rule.why.to_string(),
+        description: format!("{RULE_MARK}{}", rule.why),
         protocol: rule.protocol.map(str::to_string),
         port_range_min: rule.ports.map(|p| p.0),
         port_range_max: rule.ports.map(|p| p.1),
         remote_ip_prefix,
         remote_group_id,
     }
+}
+
+/// How the description of every rule k8sgen makes begins: `up` removes only rules that
+/// carry it, and leaves an operator's own rules in the cluster's groups alone.
+pub const RULE_MARK: &str = "k8sgen: ";
+
+/// Whether k8sgen made `existing` (its description carries the mark).
+pub fn is_ours(existing: &crate::providers::openstack::neutron::Rule) -> bool {
+    existing
+        .description
+        .as_deref()
+        .is_some_and(|d| d.starts_with(RULE_MARK))
 }
 
 /// The designed rule an existing Neutron rule is, if any (protocol names as Neutron returns
@@ -266,6 +320,11 @@ pub fn port_groups(node: &NodePlan, nic: Nic) -> Vec<Group> {
 pub struct PortPlace<'a> {
     pub network_id: &'a str,
     pub subnet_id: Option<&'a str>,
+    /// The network's ports default to port security off: ask for it (security groups need
+    /// it). Otherwise the field is left out: Neutron refuses it to anyone but the network's
+    /// owner (neutron/conf/policies/port.py, `create_port:port_security_enabled`), as CAPO
+    /// sends it only when set (pkg/cloud/services/networking/port.go).
+    pub enable_port_security: bool,
 }
 
 /// The address pairs of a cluster NIC: kube-router routes pod subnets and service IPs
@@ -303,9 +362,9 @@ pub fn port_request(
     };
     PortRequest {
         name: port_name(&node.name, nic),
-        description: marker(&plan.cluster_name),
+        description: marker(&plan.cluster_name, &id_of(plan)),
         network_id: place.network_id.to_string(),
-        port_security_enabled: true,
+        port_security_enabled: place.enable_port_security.then_some(true),
         security_groups: port_groups(node, nic).into_iter().map(groups).collect(),
         fixed_ips,
         allowed_address_pairs,
@@ -333,9 +392,22 @@ pub fn server_request<'a>(
         ("k8sgen-role", node.role.as_str()),
         ("k8sgen-pool", node.pool.as_str()),
     ];
+    // A root volume carries the image; Nova then wants no `imageRef` beside it.
+    let (image_ref, block_device_mapping_v2) = match &servers.root_volume {
+        Some(volume) => (
+            None,
+            vec![BlockDevice::root_volume(
+                place.image_id,
+                volume.size,
+                volume.volume_type.clone(),
+            )],
+        ),
+        None => (Some(place.image_id.to_string()), Vec::new()),
+    };
     let request = ServerRequest {
         name: node.name.clone(),
-        image_ref: place.image_id.to_string(),
+        image_ref,
+        block_device_mapping_v2,
         flavor_ref: place.flavor_id.to_string(),
         networks: place
             .port_ids
@@ -343,7 +415,7 @@ pub fn server_request<'a>(
             .map(|p| PortAttachment { port: p.clone() })
             .collect(),
         user_data: user_data.to_vec(),
-        tags: vec![cluster_tag(&plan.cluster_name)],
+        tags: tags(&plan.cluster_name, &id_of(plan)),
         metadata: metadata
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -359,11 +431,12 @@ pub fn server_request<'a>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use serde_json::json;
 
-    fn plan_of(profile: &str) -> Plan {
+    /// The plan of a built-in profile with the fixture secrets (also for pre-flight's tests).
+    pub fn plan_of(profile: &str) -> Plan {
         let spec =
             crate::spec::load("p.yaml", crate::profiles::find(profile).unwrap().text).unwrap();
         let bundle = crate::pki::Secrets::from_yaml(
@@ -413,9 +486,10 @@ mod tests {
     fn cluster_port_has_the_planned_ip_and_pod_and_service_pairs() {
         let plan = plan_of("openstack-ha");
         let node = &plan.nodes[0];
-        let place = PortPlace {
+        let mut place = PortPlace {
             network_id: "net",
             subnet_id: Some("sub"),
+            enable_port_security: false,
         };
         let port = port_request(&plan, node, Nic::Cluster, &place, &|g| format!("sg-{g:?}"));
         let body = serde_json::to_value(&port).unwrap();
@@ -430,7 +504,15 @@ mod tests {
             "10.96.0.0/12"
         );
         assert_eq!(body["security_groups"], json!(["sg-Node", "sg-Master"]));
-        assert_eq!(body["description"], "k8sgen cluster demo");
+        let id = cluster_id(&plan.ca_cert_hash);
+        assert_eq!(body["description"], format!("k8sgen cluster demo id {id}"));
+        assert!(
+            body.get("port_security_enabled").is_none(),
+            "left to the network's default unless that is off"
+        );
+        place.enable_port_security = true;
+        let port = port_request(&plan, node, Nic::Cluster, &place, &|g| format!("sg-{g:?}"));
+        let body = serde_json::to_value(&port).unwrap();
         assert_eq!(body["port_security_enabled"], true);
         let admin = port_request(&plan, node, Nic::Admin, &place, &|g| format!("sg-{g:?}"));
         let admin = serde_json::to_value(&admin).unwrap();
@@ -453,7 +535,11 @@ mod tests {
         let (server, group) = server_request(&plan, &plan.nodes[0], &place, b"ud");
         assert_eq!(group, Some("g"));
         let server = serde_json::to_value(&server).unwrap();
-        assert_eq!(server["tags"], json!(["k8sgen-cluster=demo"]));
+        let id = cluster_id(&plan.ca_cert_hash);
+        assert_eq!(
+            server["tags"],
+            json!(["k8sgen-cluster=demo", format!("k8sgen-cluster-id={id}")])
+        );
         assert_eq!(server["networks"], json!([{"port": "p1"}, {"port": "p2"}]));
         assert_eq!(
             server["metadata"]["k8sgen-role"],
@@ -461,5 +547,65 @@ mod tests {
         );
         let worker = plan.nodes.iter().find(|n| n.role == Role::Worker).unwrap();
         assert_eq!(server_request(&plan, worker, &place, b"").1, None);
+    }
+
+    #[test]
+    fn a_root_volume_moves_the_image_into_the_block_device_mapping() {
+        let mut plan = plan_of("openstack-ha");
+        let place = ServerPlace {
+            image_id: "img",
+            flavor_id: "fl",
+            port_ids: vec!["p1".into()],
+            server_group_id: None,
+        };
+        let (server, _) = server_request(&plan, &plan.nodes[0], &place, b"ud");
+        let body = serde_json::to_value(&server).unwrap();
+        assert_eq!(body["imageRef"], "img");
+        assert!(body.get("block_device_mapping_v2").is_none());
+        plan.openstack.servers.root_volume = Some(crate::spec::RootVolume {
+            size: 30,
+            volume_type: Some("ssd".into()),
+            availability_zone: None,
+        });
+        let (server, _) = server_request(&plan, &plan.nodes[0], &place, b"ud");
+        let body = serde_json::to_value(&server).unwrap();
+        assert!(body.get("imageRef").is_none(), "{body}");
+        assert_eq!(
+            body["block_device_mapping_v2"],
+            json!([{
+                "boot_index": 0,
+                "uuid": "img",
+                "source_type": "image",
+                "destination_type": "volume",
+                "volume_size": 30,
+                "volume_type": "ssd",
+                "delete_on_termination": true,
+            }])
+        );
+    }
+
+    #[test]
+    fn the_cluster_id_is_the_start_of_the_ca_hash_and_in_every_name() {
+        let plan = plan_of("openstack-ha");
+        let id = cluster_id(&plan.ca_cert_hash);
+        assert_eq!(id.len(), 12);
+        assert!(plan.ca_cert_hash.starts_with(&format!("sha256:{id}")));
+        assert_eq!(cluster_id("sha256:0123456789abcdef"), "0123456789ab");
+        assert_eq!(id_tag("0123456789ab"), "k8sgen-cluster-id=0123456789ab");
+        assert_eq!(
+            tags("demo", "0123456789ab"),
+            ["k8sgen-cluster=demo", "k8sgen-cluster-id=0123456789ab"]
+        );
+        assert_eq!(
+            marker("demo", "0123456789ab"),
+            "k8sgen cluster demo id 0123456789ab"
+        );
+        assert_eq!(
+            server_group_name("demo", "0123456789ab"),
+            "demo-masters-0123456789ab"
+        );
+        assert!(server_group_name("demo", "x").starts_with(&server_group_prefix("demo")));
+        // Nova's and Neutron's tag limit.
+        assert!(id_tag(&id).len() <= 60);
     }
 }

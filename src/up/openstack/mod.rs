@@ -9,7 +9,9 @@
 pub mod cloud;
 pub mod converge;
 pub mod design;
+mod errored;
 pub mod follow;
+pub mod leftovers;
 pub mod preflight;
 mod record;
 mod rules;
@@ -23,8 +25,9 @@ use crate::pki::{self, Clock, Entropy};
 use crate::plan::{Plan, PlanError};
 use crate::providers::openstack::api::ApiError;
 use crate::providers::openstack::auth::AuthError;
-use crate::providers::openstack::catalog::MissingEndpoint;
+use crate::providers::openstack::catalog::EndpointError;
 use crate::providers::openstack::keystone::KeystoneError;
+use crate::providers::openstack::tls::Tls;
 use crate::spec::ClusterSpec;
 use crate::up::kube::{Kube, KubeError};
 use crate::up::progress::NodeState;
@@ -65,7 +68,7 @@ pub enum UpError {
     #[error(transparent)]
     Keystone(#[from] KeystoneError),
     #[error(transparent)]
-    Endpoint(#[from] MissingEndpoint),
+    Endpoint(#[from] EndpointError),
     #[error(transparent)]
     Api(#[from] ApiError),
     #[error("the cloud is not ready for this cluster ({} problem(s))", .0.len())]
@@ -89,9 +92,8 @@ impl UpError {
         match self {
             UpError::Auth(e) => e.hint(),
             UpError::Keystone(e) => e.hint().into(),
-            UpError::Endpoint(_) => {
-                "pick the region (region_name / OS_REGION_NAME) and interface that have it".into()
-            }
+            UpError::Endpoint(e) => e.hint().into(),
+            UpError::Api(ApiError::Renewal(e)) => e.hint().into(),
             UpError::Api(e) if e.transient() => {
                 "the cloud kept failing; run `k8sgen up` again: it resumes where it stopped".into()
             }
@@ -160,8 +162,12 @@ pub struct Inputs<'a> {
 /// Bring the cluster to what the spec says, phase by phase; each phase starts from what the
 /// ones before it learned, so a second run resumes.
 pub fn up(inputs: Inputs) -> Result<UpResult, UpError> {
+    let (report, ca_note) = (inputs.report, occm_ca_note(&inputs.conn.tls, inputs.spec));
     let mut run = run::Run::new(inputs)?;
     run.phase("pre-flight", true);
+    if let Some(note) = ca_note {
+        report(Event::Note(note));
+    }
     let mut cloud = run.preflight()?;
     run.phase("network", true);
     let network = run.network(&mut cloud)?;
@@ -187,6 +193,27 @@ pub fn up(inputs: Inputs) -> Result<UpResult, UpError> {
         phases: run.phases.finish(),
         api_server: built.plan.admin_server.clone(),
     })
+}
+
+/// When `up` itself needs help to trust the cloud (a `cacert`, or no verification at all) but
+/// the spec gives OCCM no `caFile`: OCCM on the masters then trusts only the host's system
+/// CAs (its pod mounts the host's `/etc/ssl/certs` over the image's), and fails on a cloud a private CA certified. A note, not a problem: a
+/// `cacert` is often a public chain or a corporate bundle the nodes' system CAs cover, and
+/// the nodes may reach other endpoints (`interface: internal`) than this machine does.
+pub fn occm_ca_note(tls: &Tls, spec: &ClusterSpec) -> Option<String> {
+    if spec.cloud.openstack.ca_file.is_some() {
+        return None;
+    }
+    let why = match (&tls.cacert, tls.verify) {
+        (_, false) => "`up` does not verify the cloud's certificate".to_string(),
+        (Some(ca), true) => format!("`up` trusts the cloud through the CA in {}", ca.display()),
+        (None, true) => return None,
+    };
+    Some(format!(
+        "{why}, but the spec sets no cloud.openstack.caFile: OCCM on the masters trusts only \
+         the system CAs and fails on a cloud a private CA certified; set caFile to that CA's \
+         PEM file (relative to the spec)"
+    ))
 }
 
 /// A client for the cluster's API with the admin certificate, trusting only the cluster CA.

@@ -1,11 +1,14 @@
 //! Pre-flight: before `up` creates anything, check that the cloud has what the plan names
-//! (image, flavors, networks, subnet, key pair, external network), the Neutron extensions
-//! `up` relies on, room in the quotas for what is still missing, and that every node's
-//! user-data fits Nova's limit. Every problem is collected and reported with what to change;
-//! only a cloud that does not answer ends the check early (its error, not a problem). One
-//! method per section over one `Check`. It must not create or change anything in the cloud.
+//! (image, flavors, networks, subnet, key pair, external network), that the image fits each
+//! flavor's disk or the root volume (and Cinder is there for one), that the networks are the
+//! project's own, the Neutron extensions `up` relies on, room in the quotas for what is still
+//! missing, and that every node's user-data fits Nova's limit. Every problem is collected and
+//! reported with what to change; only a cloud that does not answer ends the check early (its
+//! error, not a problem). One method per section over one `Check`. It must not create or
+//! change anything in the cloud.
 
 mod admin_subnet;
+mod disks;
 mod quota;
 
 use super::UpError;
@@ -13,6 +16,7 @@ use super::cloud::Inventory;
 use super::design;
 use crate::plan::Plan;
 use crate::providers::openstack::api::{Api, ApiError};
+use crate::providers::openstack::cinder;
 use crate::providers::openstack::neutron;
 use crate::providers::openstack::nova;
 use std::collections::BTreeMap;
@@ -30,6 +34,9 @@ pub struct Resolved {
     pub admin_network_id: Option<String>,
     pub admin_subnet_id: Option<String>,
     pub floating_network_id: Option<String>,
+    /// The network's ports default to port security off, so `up` asks for it.
+    pub cluster_port_security_off: bool,
+    pub admin_port_security_off: bool,
 }
 
 /// One thing that stops `up`, and what to do about it.
@@ -72,14 +79,18 @@ pub fn check(
 ) -> Result<Resolved, UpError> {
     let mut c = Check {
         api,
+        project_id,
         plan,
         inventory,
         problems: Vec::new(),
         resolved: Resolved::default(),
     };
     c.compute_microversion()?;
-    c.image()?;
+    let image = c.image()?;
     let flavors = c.flavors()?;
+    if let Some(image) = &image {
+        c.disks(&flavors, image);
+    }
     c.cluster_network()?;
     c.admin_network()?;
     c.floating_network()?;
@@ -93,6 +104,7 @@ pub fn check(
         neutron::quota_details(api, project_id),
         &need,
     )?);
+    c.volumes(&need)?;
     c.user_data_sizes(user_data_sizes);
     if c.problems.is_empty() {
         Ok(c.resolved)
@@ -105,6 +117,8 @@ pub fn check(
 /// resolved and collects its problems; only a cloud that fails to answer ends the run early.
 struct Check<'a> {
     api: &'a Api,
+    /// The token's project, owner of what `up` creates.
+    project_id: &'a str,
     plan: &'a Plan,
     inventory: &'a Inventory,
     problems: Vec<Problem>,
@@ -119,21 +133,50 @@ impl Check<'_> {
     fn compute_microversion(&mut self) -> Result<(), ApiError> {
         let version = nova::max_microversion(self.api)?;
         let (major, minor) = version.split_once('.').unwrap_or(("2", "1"));
-        if major == "2" && minor.parse::<u32>().unwrap_or(0) < 64 {
+        let minor = if major == "2" {
+            minor.parse::<u32>().unwrap_or(0)
+        } else {
+            u32::MAX
+        };
+        if minor < 64 {
             self.problem(
                 format!("Nova offers compute microversions up to {version}; up needs 2.64"),
                 "this cloud's Nova predates Rocky; render the user-data and create servers by hand",
+            );
+        } else if minor < 67 && self.root_volume().is_some_and(|v| v.volume_type.is_some()) {
+            self.problem(
+                format!(
+                    "Nova offers compute microversions up to {version}; a root volume type needs {}",
+                    crate::providers::openstack::api::VOLUME_TYPE_MICROVERSION
+                ),
+                "remove cloud.openstack.servers.rootVolume.type: the volumes get Cinder's default type",
             );
         }
         Ok(())
     }
 
-    /// The image, by name or by ID.
-    fn image(&mut self) -> Result<(), ApiError> {
+    fn root_volume(&self) -> Option<&crate::spec::RootVolume> {
+        self.plan.openstack.servers.root_volume.as_ref()
+    }
+
+    /// The image, by ID or by name, as `openstack server create --image` takes it: an ID
+    /// first (Glance IDs are UUIDs, and a name filter never matches one), then the name.
+    /// `None` when it is missing or unusable (a problem).
+    fn image(&mut self) -> Result<Option<nova::Image>, ApiError> {
         let name = &self.plan.image;
-        let images = nova::images_named(self.api, name)?;
+        let by_id = match looks_like_uuid(name) {
+            true => nova::image_by_id(self.api, name)?,
+            false => None,
+        };
+        let images = match by_id {
+            Some(image) => vec![image],
+            None => nova::images_named(self.api, name)?,
+        };
         match images.as_slice() {
-            [one] if one.status == "active" => self.resolved.image_id = one.id.clone(),
+            [one] if one.status == "active" => {
+                self.resolved.image_id = one.id.clone();
+                return Ok(Some(one.clone()));
+            }
             [one] => self.problem(
                 format!("image `{name}` is {}, not active", one.status),
                 "wait for the upload to finish or pick another image in `nodes.image`",
@@ -147,6 +190,36 @@ impl Check<'_> {
                 "rename all but one, or give a unique name in `nodes.image`",
             ),
         }
+        Ok(None)
+    }
+
+    /// Each wanted flavor against the image: its disk, or the root volume replacing it.
+    fn disks(&mut self, flavors: &BTreeMap<String, nova::Flavor>, image: &nova::Image) {
+        let root = self.plan.openstack.servers.root_volume.as_ref();
+        let wanted: std::collections::BTreeSet<&str> =
+            self.plan.nodes.iter().map(|n| n.flavor.as_str()).collect();
+        for flavor in wanted.into_iter().filter_map(|name| flavors.get(name)) {
+            let problems = disks::disk_problems(flavor, image, root);
+            self.problems.extend(problems);
+        }
+    }
+
+    /// With a root volume: Cinder in the catalog, and room in its quotas. One call, and none
+    /// without a root volume.
+    fn volumes(&mut self, need: &Needs) -> Result<(), ApiError> {
+        let Some(volume) = self.root_volume().cloned() else {
+            return Ok(());
+        };
+        if self.api.endpoints.block_storage.is_none() {
+            self.problem(
+                "cloud.openstack.servers.rootVolume asks for volumes, but the catalog has no Cinder (`block-storage` or `volumev3`) endpoint",
+                "remove rootVolume and pick a flavor with a disk, or ask the cloud's operators which region offers volumes",
+            );
+            return Ok(());
+        }
+        let quota = cinder::quota_usage(self.api, self.project_id);
+        let problems = quota::cinder_room(quota, need, &volume)?;
+        self.problems.extend(problems);
         Ok(())
     }
 
@@ -182,6 +255,8 @@ impl Check<'_> {
             return Ok(());
         };
         self.resolved.cluster_network_id = net.id.clone();
+        self.resolved.cluster_port_security_off = net.port_security_enabled == Some(false);
+        self.owned("network.cluster.network", &net);
         let subnets = neutron::subnets_of(self.api, &net.id)?;
         let wanted = &os.internal_subnet;
         match subnets
@@ -213,6 +288,29 @@ impl Check<'_> {
         Ok(())
     }
 
+    /// A network of another project (shared, or a provider network) takes ports from us, but
+    /// not with fixed IPs, port security or address pairs, which `up` sets: Neutron leaves
+    /// those to the network's owner and admins (neutron/conf/policies/port.py,
+    /// `ADMIN_OR_NET_OWNER_MEMBER`).
+    fn owned(&mut self, field: &str, net: &neutron::Network) {
+        if net.project_id.is_empty()
+            || self.project_id.is_empty()
+            || net.project_id == self.project_id
+        {
+            return;
+        }
+        self.problem(
+            format!(
+                "network `{}` belongs to project {}{}, not to this project ({}): Neutron leaves fixed IPs, port security and address pairs on its ports to its owner and cloud admins, and `up` sets all three",
+                net.name,
+                net.project_id,
+                if net.shared { " (shared)" } else { "" },
+                self.project_id
+            ),
+            format!("create a network and subnet in this project (`openstack network create`, `openstack subnet create`) and name them in {field}"),
+        );
+    }
+
     /// The admin network, when the plan has an admin NIC, and its subnet by CIDR.
     fn admin_network(&mut self) -> Result<(), ApiError> {
         let Some(admin) = &self.plan.admin_nic else {
@@ -222,6 +320,8 @@ impl Check<'_> {
             return Ok(());
         };
         self.resolved.admin_network_id = Some(net.id.clone());
+        self.resolved.admin_port_security_off = net.port_security_enabled == Some(false);
+        self.owned("network.admin.network", &net);
         let subnets = neutron::subnets_of(self.api, &net.id)?;
         match subnets.iter().find(|s| s.cidr == admin.cidr.to_string()) {
             Some(s) => {
@@ -289,7 +389,7 @@ impl Check<'_> {
         }
         let network = neutron::Filter::Network(&self.resolved.cluster_network_id);
         let taken = neutron::ports(self.api, network)?;
-        let marker = design::marker(&self.plan.cluster_name);
+        let marker = design::marker(&self.plan.cluster_name, &design::id_of(self.plan));
         for node in &self.plan.nodes {
             let ip = node.address.to_string();
             let ours = design::port_name(&node.name, design::Nic::Cluster);
@@ -342,5 +442,34 @@ impl Check<'_> {
             ),
         }
         Ok(None)
+    }
+}
+
+/// `8-4-4-4-12` hex digits, the form of a Glance image ID.
+fn looks_like_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_uuid;
+
+    #[test]
+    fn glance_ids_are_told_from_names() {
+        assert!(looks_like_uuid("0f3c9a9e-1b2c-4d5e-8f90-a1b2c3d4e5f6"));
+        assert!(looks_like_uuid("0F3C9A9E-1B2C-4D5E-8F90-A1B2C3D4E5F6"));
+        for name in [
+            "ubuntu-24.04",
+            "0f3c9a9e-1b2c-4d5e-8f90-a1b2c3d4e5f",
+            "0f3c9a9e1b2c4d5e8f90a1b2c3d4e5f6",
+            "0f3c9a9e-1b2c-4d5e-8f90-a1b2c3d4e5fg",
+            "",
+        ] {
+            assert!(!looks_like_uuid(name), "{name}");
+        }
     }
 }

@@ -1,6 +1,7 @@
-//! Makes a security group's rules exactly the designed ones (`design::rules`): rules the
-//! design lacks are deleted, missing ones created in one request, looking again after a
-//! create that may have happened. Touches only the rules of the groups it is given.
+//! Makes a security group's rules the designed ones (`design::rules`): rules k8sgen made
+//! that the design lacks are deleted (an operator's own rules stay), missing ones created in
+//! one request, looking again after a create that may have happened. Touches only the rules
+//! of the groups it is given.
 
 use super::design::{self, Group};
 use super::{Event, UpError};
@@ -21,7 +22,7 @@ pub fn reconcile(
     let extra = sg
         .security_group_rules
         .iter()
-        .filter(|e| !designed.iter().any(|r| design::matches(e, r, ids)));
+        .filter(|e| design::is_ours(e) && !designed.iter().any(|r| design::matches(e, r, ids)));
     for rule in extra {
         neutron::delete(api, Kind::SecurityGroupRule, &rule.id)?;
         report(Event::Note(format!(
@@ -29,7 +30,7 @@ pub fn reconcile(
             sg.name
         )));
     }
-    let marker = design::marker(&plan.cluster_name);
+    let marker = design::marker(&plan.cluster_name, &design::id_of(plan));
     // The rules known to exist, and whether one create has already worked (all rules go in
     // one request, so one success is the end).
     let mut known: (Vec<Rule>, bool) = (sg.security_group_rules.clone(), false);

@@ -93,7 +93,25 @@ impl<'a> Run<'a> {
 
     /// Check the cloud before anything is created, user-data sizes included.
     pub(super) fn preflight(&mut self) -> Result<Cloud, UpError> {
-        let inventory = cloud::inventory(self.api, &self.plan.cluster_name, Purpose::Converge)?;
+        let (cluster, id) = (&self.plan.cluster_name, super::design::id_of(&self.plan));
+        let inventory = cloud::inventory(self.api, cluster, &id, Purpose::Converge)?;
+        if !inventory.others.is_empty() {
+            return Err(UpError::Conflict {
+                what: format!(
+                    "another cluster named `{cluster}` (another CA) has objects in this project: {}",
+                    inventory.others.join(", ")
+                ),
+                hint: format!(
+                    "this cluster's ID is {id}, from the CA in its secrets bundle: give it another \
+                     `name`, or run `up` with the other cluster's secrets.yaml"
+                ),
+            });
+        }
+        for other in &inventory.foreign {
+            (self.report)(Event::Note(format!(
+                "not adopting {other}: it is not in this token's project"
+            )));
+        }
         // The user-data's size must be checked before anything exists, but its real bytes
         // need facts only creating ports and the floating IP reveals: compile once with
         // placeholders as long as those facts.

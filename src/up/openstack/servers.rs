@@ -34,7 +34,9 @@ pub fn servers(
     let tag = design::cluster_tag(&plan.cluster_name);
     // One fresh look just before creating: a create sent by an interrupted run may have
     // landed since the inventory was read.
-    let existing: BTreeMap<String, String> = nova::servers_tagged(api, &tag, Purpose::Converge)?
+    // Servers in ERROR are deleted here and created again below, as if missing.
+    let found = nova::servers_tagged(api, &tag, Purpose::Converge)?;
+    let existing: BTreeMap<String, String> = super::errored::replace(api, found, report)?
         .into_iter()
         .map(|s| (s.name, s.id))
         .collect();

@@ -1,8 +1,10 @@
 //! `down` and `status`: both start from the same inventory `up` uses (objects carrying the
 //! cluster's tag, Neutron objects with its description marker, the masters' server group by
-//! name), so `down` removes exactly what `up` made and nothing else in the project.
+//! name), so `down` removes exactly what `up` made and nothing else in the project; what the
+//! cluster made for itself (load balancers, volumes) it lists (`leftovers`).
 
 use super::cloud::{self, Inventory};
+use super::leftovers::{self, Leftover};
 use super::{Event, UpError};
 use crate::providers::openstack::api::{Api, ApiError, Purpose};
 use crate::providers::openstack::neutron::{self, Kind};
@@ -19,6 +21,8 @@ pub struct Removed {
     pub ports: usize,
     pub server_groups: usize,
     pub security_groups: usize,
+    /// What the cluster made for itself and `down` leaves to the operator.
+    pub left: Vec<Leftover>,
 }
 
 impl Removed {
@@ -32,13 +36,26 @@ impl Removed {
 pub fn down(
     api: &Api,
     cluster: &str,
+    id: &str,
     wait: Duration,
     report: &dyn Fn(Event),
 ) -> Result<Removed, UpError> {
-    let inventory = cloud::inventory(api, cluster, Purpose::Converge)?;
+    let inventory = cloud::inventory(api, cluster, id, Purpose::Converge)?;
+    for other in &inventory.others {
+        report(Event::Note(format!(
+            "not deleting {other}: it belongs to another cluster named {cluster} (not ID {id})"
+        )));
+    }
+    for other in &inventory.foreign {
+        report(Event::Note(format!(
+            "not deleting {other}: it is not in this token's project"
+        )));
+    }
     for dup in &inventory.duplicates {
         report(Event::Note(format!("also removing duplicate {dup}")));
     }
+    // Read before the servers go: Nova forgets their attachments with them.
+    let attached = leftovers::attached(&inventory.servers.values().collect::<Vec<_>>());
     let mut removed = Removed {
         servers: delete_each(
             "server",
@@ -48,7 +65,7 @@ pub fn down(
         )?,
         ..Removed::default()
     };
-    servers_gone(api, cluster, wait)?;
+    servers_gone(api, cluster, id, wait)?;
     let fips: Vec<(&str, &str)> = (inventory.floating_ips.iter())
         .map(|f| (f.floating_ip_address.as_str(), f.id.as_str()))
         .collect();
@@ -58,7 +75,7 @@ pub fn down(
     removed.ports = delete_each("port", &ids(&inventory.ports, |p| &p.id), report, |id| {
         neutron::delete(api, Kind::Port, id)
     })?;
-    for dup in duplicate_ports(api, cluster, &inventory)? {
+    for dup in duplicate_ports(api, cluster, id, &inventory)? {
         neutron::delete(api, Kind::Port, &dup.id)?;
         removed.ports += 1;
     }
@@ -79,6 +96,19 @@ pub fn down(
     removed.security_groups = delete_each("security group", &groups, report, |id| {
         neutron::delete(api, Kind::SecurityGroup, id)
     })?;
+    let (left, unread) = leftovers::find(api, cluster, attached);
+    for l in &left {
+        report(Event::Note(format!(
+            "left in the cloud: {} {} ({}, {}); remove it with `{}`",
+            l.kind, l.name, l.id, l.why, l.remove
+        )));
+    }
+    for what in unread {
+        report(Event::Note(format!(
+            "could not look for the cluster's {what}: check for them by hand"
+        )));
+    }
+    removed.left = left;
     Ok(removed)
 }
 
@@ -112,10 +142,12 @@ fn delete_each(
 }
 
 /// Wait until Nova no longer lists the cluster's servers (their ports stay bound until then).
-fn servers_gone(api: &Api, cluster: &str, wait: Duration) -> Result<(), UpError> {
+fn servers_gone(api: &Api, cluster: &str, id: &str, wait: Duration) -> Result<(), UpError> {
     let tag = super::design::cluster_tag(cluster);
+    let id_tag = super::design::id_tag(id);
     let deadline = Instant::now() + wait;
-    while !nova::servers_tagged(api, &tag, Purpose::Poll)?.is_empty() {
+    let ours = |s: &nova::Server| s.tags.contains(&id_tag);
+    while (nova::servers_tagged(api, &tag, Purpose::Poll)?.iter()).any(ours) {
         if Instant::now() > deadline {
             return Err(UpError::Conflict {
                 what: "servers are still being deleted".into(),
@@ -160,6 +192,7 @@ pub fn prune(
 fn duplicate_ports(
     api: &Api,
     cluster: &str,
+    id: &str,
     inventory: &Inventory,
 ) -> Result<Vec<neutron::Port>, UpError> {
     if inventory.duplicates.is_empty() {
@@ -169,10 +202,10 @@ fn duplicate_ports(
         inventory.ports.values().map(|p| p.id.as_str()).collect();
     Ok(neutron::ports(
         api,
-        neutron::Filter::Description(&super::design::marker(cluster)),
+        neutron::Filter::Description(&super::design::marker(cluster, id)),
     )?
     .into_iter()
-    .filter(|p| !kept.contains(p.id.as_str()))
+    .filter(|p| !kept.contains(p.id.as_str()) && cloud::owned(api.project_id(), &p.project_id))
     .collect())
 }
 
@@ -186,8 +219,8 @@ pub struct StatusLine {
 }
 
 /// Everything the cluster has, with each server's status, host and last progress line.
-pub fn status(api: &Api, cluster: &str) -> Result<(Vec<StatusLine>, Inventory), UpError> {
-    let inventory = cloud::inventory(api, cluster, Purpose::Poll)?;
+pub fn status(api: &Api, cluster: &str, id: &str) -> Result<(Vec<StatusLine>, Inventory), UpError> {
+    let inventory = cloud::inventory(api, cluster, id, Purpose::Poll)?;
     let mut lines = Vec::new();
     for (name, s) in &inventory.servers {
         let boot = if s.status == "ACTIVE" {
@@ -200,7 +233,16 @@ pub fn status(api: &Api, cluster: &str) -> Result<(Vec<StatusLine>, Inventory), 
                 .map(|f| f.message.clone())
                 .unwrap_or_default()
         };
-        let host = s.host.clone().unwrap_or_default();
+        // The host's name is admin-only; its hash (`hostId`), shown to every user, is
+        // enough to see the masters apart.
+        let host = format!(
+            "{} {}",
+            s.host.as_deref().unwrap_or_default(),
+            s.host_id
+                .get(..12)
+                .map(|id| format!("hostId={id}"))
+                .unwrap_or_default()
+        );
         lines.push(StatusLine {
             kind: "server",
             name: name.clone(),

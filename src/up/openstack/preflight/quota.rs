@@ -1,17 +1,21 @@
 //! Pre-flight's quota sums: how many objects `up` still has to create (the plan against the
-//! inventory) and whether Nova's and Neutron's quotas leave room for them. Pure arithmetic
-//! over answers already fetched; it must not call the cloud itself.
+//! inventory) and whether Nova's, Neutron's and (for root volumes) Cinder's quotas leave room
+//! for them. Pure arithmetic over answers already fetched; it must not call the cloud itself.
 
 use super::Problem;
 use crate::plan::Plan;
 use crate::providers::openstack::api::ApiError;
 use crate::providers::openstack::neutron::QuotaUse;
 use crate::providers::openstack::nova;
+use crate::spec::RootVolume;
 use crate::up::openstack::cloud::Inventory;
 use crate::up::openstack::design::{self, Group};
 use std::collections::BTreeMap;
 
 const RAISE: &str = "raise the project's quota or make the cluster smaller";
+
+/// The egress rules Neutron gives every new security group.
+const NEW_GROUP_EGRESS_RULES: i64 = 2;
 
 /// Numbers of objects `up` still has to create.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -24,6 +28,9 @@ pub struct Needs {
     pub security_group_rules: i64,
     pub server_groups: i64,
     pub floating_ips: i64,
+    /// Root volumes Nova will make with the new servers, and their GiB.
+    pub volumes: i64,
+    pub volume_gb: i64,
 }
 
 /// What is missing compared with the inventory.
@@ -41,6 +48,10 @@ pub fn needs(
                 n.cores += i64::from(f.vcpus);
                 n.ram_mb += f.ram as i64;
             }
+            if let Some(volume) = &plan.openstack.servers.root_volume {
+                n.volumes += 1;
+                n.volume_gb += i64::from(volume.size);
+            }
         }
         for nic in design::nics(plan) {
             if !inventory
@@ -54,11 +65,14 @@ pub fn needs(
     for group in Group::ALL {
         if !inventory.groups.contains_key(&group.name(cluster)) {
             n.security_groups += 1;
-            // Neutron's two default egress rules come with the group for free.
-            n.security_group_rules += design::rules(plan, group)
-                .iter()
-                .filter(|r| r.ingress)
-                .count() as i64;
+            // Neutron adds an egress rule per ethertype (IPv4, IPv6) to every new group and
+            // checks them against `security_group_rule` like ours
+            // (neutron/db/securitygroups_db.py:107-132, Zed).
+            n.security_group_rules += NEW_GROUP_EGRESS_RULES
+                + design::rules(plan, group)
+                    .iter()
+                    .filter(|r| r.ingress)
+                    .count() as i64;
         }
     }
     n.server_groups = i64::from(inventory.server_group.is_none());
@@ -140,6 +154,63 @@ pub fn neutron_room(
     .collect())
 }
 
+/// Cinder's quotas (`os-quota-sets` with usage) against the root volumes still to make: the
+/// project's `volumes` and `gigabytes`, the same per volume type when the spec names one and
+/// the cloud keeps them, and `per_volume_gigabytes`. Refusals and failures as in
+/// `neutron_room`.
+pub fn cinder_room(
+    quota: Result<BTreeMap<String, QuotaUse>, ApiError>,
+    need: &Needs,
+    volume: &RootVolume,
+) -> Result<Vec<Problem>, ApiError> {
+    let quota = match quota {
+        Ok(quota) => quota,
+        Err(e) if e.transient() => return Err(e),
+        Err(e) => {
+            return Ok(vec![Problem::new(
+                format!("Cinder did not tell the project's quotas: {e}"),
+                "ask the cloud's operators to let the project read its volume quotas \
+                 (`openstack quota show --usage`); up checks them before creating anything",
+            )]);
+        }
+    };
+    let left = |name: &str| {
+        let q = quota.get(name).filter(|q| q.limit >= 0)?;
+        Some(q.limit - q.used - q.reserved)
+    };
+    let mut wanted = vec![
+        ("volumes".to_string(), need.volumes),
+        ("gigabytes".to_string(), need.volume_gb),
+    ];
+    if let Some(t) = &volume.volume_type {
+        wanted.push((format!("volumes_{t}"), need.volumes));
+        wanted.push((format!("gigabytes_{t}"), need.volume_gb));
+    }
+    let mut problems: Vec<Problem> = wanted
+        .into_iter()
+        .filter_map(|(what, need)| {
+            let left = left(&what)?;
+            (need > left).then(|| {
+                Problem::new(
+                    format!("Cinder quota: {need} more {what} needed, {left} left"),
+                    RAISE,
+                )
+            })
+        })
+        .collect();
+    let per_volume = quota.get("per_volume_gigabytes").map_or(-1, |q| q.limit);
+    if per_volume >= 0 && i64::from(volume.size) > per_volume {
+        problems.push(Problem::new(
+            format!(
+                "Cinder allows volumes of at most {per_volume} GiB (per_volume_gigabytes); cloud.openstack.servers.rootVolume.size is {}",
+                volume.size
+            ),
+            "make the root volume smaller or ask for a larger per-volume quota",
+        ));
+    }
+    Ok(problems)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +221,7 @@ mod tests {
             url: "http://neutron/v2.0/quotas/p/details".into(),
             status,
             message: "Policy doesn't allow get_quota to be performed.".into(),
+            kind: None,
             retry_after: None,
         }
     }
@@ -219,5 +291,97 @@ mod tests {
         let p = nova_room(&limits, &need);
         assert_eq!(p.len(), 1, "{p:?}");
         assert_eq!(p[0].what, "Nova quota: 3 more instances needed, 2 left");
+    }
+
+    #[test]
+    fn new_security_groups_count_their_two_default_egress_rules() {
+        let plan = crate::up::openstack::design::tests::plan_of("openstack-ha");
+        let ingress: i64 = Group::ALL
+            .iter()
+            .map(|g| {
+                design::rules(&plan, *g)
+                    .iter()
+                    .filter(|r| r.ingress)
+                    .count() as i64
+            })
+            .sum();
+        let n = needs(&plan, &Inventory::default(), &BTreeMap::new());
+        assert_eq!(n.security_groups, Group::ALL.len() as i64);
+        assert_eq!(
+            n.security_group_rules,
+            ingress + 2 * Group::ALL.len() as i64
+        );
+    }
+
+    fn cinder(entries: &[(&str, i64, i64)]) -> Result<BTreeMap<String, QuotaUse>, ApiError> {
+        Ok(entries
+            .iter()
+            .map(|(name, limit, used)| {
+                let q = QuotaUse {
+                    limit: *limit,
+                    used: *used,
+                    reserved: 0,
+                };
+                (name.to_string(), q)
+            })
+            .collect())
+    }
+
+    #[test]
+    fn root_volumes_count_against_cinders_volumes_and_gigabytes() {
+        let mut plan = crate::up::openstack::design::tests::plan_of("openstack-ha");
+        let volume = RootVolume {
+            size: 20,
+            volume_type: Some("ssd".into()),
+            availability_zone: None,
+        };
+        plan.openstack.servers.root_volume = Some(volume.clone());
+        let n = needs(&plan, &Inventory::default(), &BTreeMap::new());
+        let servers = plan.nodes.len() as i64;
+        assert_eq!((n.volumes, n.volume_gb), (servers, 20 * servers));
+        let roomy = cinder(&[("volumes", -1, 0), ("gigabytes", 1000, 0)]);
+        assert!(cinder_room(roomy, &n, &volume).unwrap().is_empty());
+        let tight = cinder(&[
+            ("volumes", 10, 9),
+            ("gigabytes", 1000, 990),
+            ("gigabytes_ssd", -1, 0),
+            ("volumes_ssd", 3, 0),
+            ("per_volume_gigabytes", 10, 0),
+        ]);
+        let p: Vec<String> = cinder_room(tight, &n, &volume)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.what)
+            .collect();
+        assert_eq!(
+            p,
+            [
+                format!("Cinder quota: {servers} more volumes needed, 1 left"),
+                format!("Cinder quota: {} more gigabytes needed, 10 left", 20 * servers),
+                format!("Cinder quota: {servers} more volumes_ssd needed, 3 left"),
+                "Cinder allows volumes of at most 10 GiB (per_volume_gigabytes); cloud.openstack.servers.rootVolume.size is 20".to_string(),
+            ]
+        );
+        // Without a root volume nothing is needed from Cinder.
+        plan.openstack.servers.root_volume = None;
+        let n = needs(&plan, &Inventory::default(), &BTreeMap::new());
+        assert_eq!((n.volumes, n.volume_gb), (0, 0));
+    }
+
+    #[test]
+    fn a_refused_cinder_quota_read_is_a_problem_and_a_failing_one_an_error() {
+        let volume = RootVolume {
+            size: 20,
+            volume_type: None,
+            availability_zone: None,
+        };
+        let p = cinder_room(Err(refused(403)), &Needs::default(), &volume).unwrap();
+        assert!(
+            p[0].what
+                .starts_with("Cinder did not tell the project's quotas"),
+            "{p:?}"
+        );
+        let e = cinder_room(Err(refused(503)), &Needs::default(), &volume).unwrap_err();
+        assert_eq!(e.status(), Some(503));
     }
 }
