@@ -57,16 +57,20 @@ spawn() { # NAME COMMAND...
 }
 
 start_mariadb() {
-  mkdir -p "$dir"/{mysql,run,log}
-  if ! mariadb-install-db --no-defaults --datadir="$dir/mysql" --user=root \
+  mkdir -p "$dir"/{mysql,tmp,run,log}
+  # A tmpdir of its own: a starting mariadbd deletes every '#sql' file in its tmpdir, so
+  # instances sharing /tmp (the rig beside the Keystone tests in CI) delete each other's
+  # bootstrap tables ("Unknown table 'mysql.tmp_user_sys'").
+  if ! mariadb-install-db --no-defaults --datadir="$dir/mysql" --tmpdir="$dir/tmp" --user=root \
     --auth-root-authentication-method=socket >"$dir/log/mysql-install.log" 2>&1; then
-    log "mariadb-install-db failed:"
+    log "mariadb-install-db failed (its own lines first, then the end of its log):"
+    grep -E 'ERROR|Warning' "$dir/log/mysql-install.log" >&2 || true
     tail -n 30 "$dir/log/mysql-install.log" >&2
     return 1
   fi
-  mariadbd --no-defaults --user=root --datadir="$dir/mysql" --socket="$dir/run/mysql.sock" \
-    --skip-networking --pid-file="$dir/run/mysql.pid" --log-error="$dir/log/mysql.log" \
-    --max-connections=500 &
+  mariadbd --no-defaults --user=root --datadir="$dir/mysql" --tmpdir="$dir/tmp" \
+    --socket="$dir/run/mysql.sock" --skip-networking --pid-file="$dir/run/mysql.pid" \
+    --log-error="$dir/log/mysql.log" --max-connections=500 &
   # A loaded machine (CI builds beside it) can take a while.
   for _ in $(seq 1 300); do [ -S "$dir/run/mysql.sock" ] && return 0; sleep 0.2; done
   log "mariadbd made no socket in 60 s:"
