@@ -123,35 +123,21 @@ pub fn neutron_room(
     quota: Result<BTreeMap<String, QuotaUse>, ApiError>,
     need: &Needs,
 ) -> Result<Vec<Problem>, ApiError> {
-    let quota = match quota {
+    let quota = match readable_quota(quota, "Neutron", "its quota details")? {
         Ok(quota) => quota,
-        Err(e) if e.transient() => return Err(e),
-        Err(e) => {
-            return Ok(vec![Problem::new(
-                format!("Neutron did not tell the project's quotas: {e}"),
-                "ask the cloud's operators to let the project read its quota details \
-                 (`openstack quota show --usage`); up checks them before creating anything",
-            )]);
-        }
+        Err(problem) => return Ok(vec![problem]),
     };
-    Ok([
-        ("port", need.ports),
-        ("security_group", need.security_groups),
-        ("security_group_rule", need.security_group_rules),
-        ("floatingip", need.floating_ips),
-    ]
-    .into_iter()
-    .filter_map(|(what, need)| {
-        let q = quota.get(what).filter(|q| q.limit >= 0)?;
-        let left = q.limit - q.used - q.reserved;
-        (need > left).then(|| {
-            Problem::new(
-                format!("Neutron quota: {need} more {what} needed, {left} left"),
-                RAISE,
-            )
-        })
-    })
-    .collect())
+    Ok(shortfalls(
+        "Neutron",
+        &quota,
+        [
+            ("port", need.ports),
+            ("security_group", need.security_groups),
+            ("security_group_rule", need.security_group_rules),
+            ("floatingip", need.floating_ips),
+        ]
+        .map(|(what, need)| (what.to_string(), need)),
+    ))
 }
 
 /// Cinder's quotas (`os-quota-sets` with usage) against the root volumes still to make: the
@@ -163,20 +149,9 @@ pub fn cinder_room(
     need: &Needs,
     volume: &RootVolume,
 ) -> Result<Vec<Problem>, ApiError> {
-    let quota = match quota {
+    let quota = match readable_quota(quota, "Cinder", "its volume quotas")? {
         Ok(quota) => quota,
-        Err(e) if e.transient() => return Err(e),
-        Err(e) => {
-            return Ok(vec![Problem::new(
-                format!("Cinder did not tell the project's quotas: {e}"),
-                "ask the cloud's operators to let the project read its volume quotas \
-                 (`openstack quota show --usage`); up checks them before creating anything",
-            )]);
-        }
-    };
-    let left = |name: &str| {
-        let q = quota.get(name).filter(|q| q.limit >= 0)?;
-        Some(q.limit - q.used - q.reserved)
+        Err(problem) => return Ok(vec![problem]),
     };
     let mut wanted = vec![
         ("volumes".to_string(), need.volumes),
@@ -186,18 +161,7 @@ pub fn cinder_room(
         wanted.push((format!("volumes_{t}"), need.volumes));
         wanted.push((format!("gigabytes_{t}"), need.volume_gb));
     }
-    let mut problems: Vec<Problem> = wanted
-        .into_iter()
-        .filter_map(|(what, need)| {
-            let left = left(&what)?;
-            (need > left).then(|| {
-                Problem::new(
-                    format!("Cinder quota: {need} more {what} needed, {left} left"),
-                    RAISE,
-                )
-            })
-        })
-        .collect();
+    let mut problems = shortfalls("Cinder", &quota, wanted);
     let per_volume = quota.get("per_volume_gigabytes").map_or(-1, |q| q.limit);
     if per_volume >= 0 && i64::from(volume.size) > per_volume {
         problems.push(Problem::new(
@@ -209,6 +173,49 @@ pub fn cinder_room(
         ));
     }
     Ok(problems)
+}
+
+/// A quota answer sorted three ways: readable (the quotas), refused by the cloud's policy or
+/// missing an extension (a problem: `up` would otherwise create things blind to the quota
+/// and fail half-way), or failing for now (an error that stops pre-flight).
+fn readable_quota(
+    quota: Result<BTreeMap<String, QuotaUse>, ApiError>,
+    service: &str,
+    what: &str,
+) -> Result<Result<BTreeMap<String, QuotaUse>, Problem>, ApiError> {
+    match quota {
+        Ok(quota) => Ok(Ok(quota)),
+        Err(e) if e.transient() => Err(e),
+        Err(e) => Ok(Err(Problem::new(
+            format!("{service} did not tell the project's quotas: {e}"),
+            format!(
+                "ask the cloud's operators to let the project read {what} \
+                 (`openstack quota show --usage`); up checks them before creating anything"
+            ),
+        ))),
+    }
+}
+
+/// One problem per named quota with less room left (limit − used − reserved) than needed;
+/// unlimited (negative) and unknown quotas are skipped.
+fn shortfalls(
+    service: &str,
+    quota: &BTreeMap<String, QuotaUse>,
+    wanted: impl IntoIterator<Item = (String, i64)>,
+) -> Vec<Problem> {
+    wanted
+        .into_iter()
+        .filter_map(|(what, need)| {
+            let q = quota.get(&what).filter(|q| q.limit >= 0)?;
+            let left = q.limit - q.used - q.reserved;
+            (need > left).then(|| {
+                Problem::new(
+                    format!("{service} quota: {need} more {what} needed, {left} left"),
+                    RAISE,
+                )
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
