@@ -13,6 +13,24 @@ use std::io::Write;
 /// Nova rejects `user_data` whose base64 text is longer than this.
 pub const NOVA_USER_DATA_LIMIT: usize = 65_535;
 
+/// What to try when a node's user-data is over Nova's limit, for `render` and `up`'s
+/// pre-flight alike. `gzipped`: it already was; `ca_file`: the spec's `cloud.openstack.caFile`
+/// puts its certificates into every master's user-data, and a whole system bundle is about
+/// 200 KiB on its own.
+pub fn over_limit_hint(gzipped: bool, ca_file: bool) -> String {
+    let mut tries = Vec::new();
+    if ca_file {
+        tries.push("keep only the roots the cloud's APIs need in cloud.openstack.caFile");
+    }
+    if !gzipped {
+        tries.push("use --gzip (cloud-init inflates it; about 3x smaller)");
+    }
+    tries.push(
+        "use ECDSA-P256 keys rather than RSA (`secrets generate --key-algorithm ECDSA-P256`)",
+    );
+    tries.join("; ")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Options {
     /// cloud-config: gzip the whole document (cloud-init detects and inflates it).
@@ -86,4 +104,25 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
         .write_all(data)
         .expect("writing to a Vec cannot fail");
     encoder.finish().expect("writing to a Vec cannot fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::over_limit_hint;
+
+    #[test]
+    fn the_over_limit_hint_names_what_this_spec_can_change() {
+        let plain = over_limit_hint(false, false);
+        assert!(
+            plain.contains("--gzip") && !plain.contains("caFile"),
+            "{plain}"
+        );
+        let gzipped_with_ca = over_limit_hint(true, true);
+        assert!(
+            gzipped_with_ca.starts_with("keep only the roots"),
+            "{gzipped_with_ca}"
+        );
+        assert!(!gzipped_with_ca.contains("--gzip"), "{gzipped_with_ca}");
+        assert!(gzipped_with_ca.contains("ECDSA-P256"));
+    }
 }

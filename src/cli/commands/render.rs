@@ -25,7 +25,10 @@ pub fn render(args: RenderArgs) -> Result<ExitStatus> {
             over.base64_size(),
             crate::render::NOVA_USER_DATA_LIMIT
         ))
-        .hint("render with --gzip, and use ECDSA-P256 keys rather than RSA"));
+        .hint(crate::render::over_limit_hint(
+            over.gzip,
+            compiled.plan.openstack.ca_file.is_some(),
+        )));
     }
     let outputs = outputs(&compiled, &args.out);
     if args.check {

@@ -75,7 +75,7 @@ pub fn check(
     project_id: &str,
     plan: &Plan,
     inventory: &Inventory,
-    user_data_sizes: &[(String, usize)],
+    user_data_sizes: &[(String, usize, bool)],
 ) -> Result<Resolved, UpError> {
     let mut c = Check {
         api,
@@ -411,12 +411,14 @@ impl Check<'_> {
         Ok(())
     }
 
-    fn user_data_sizes(&mut self, sizes: &[(String, usize)]) {
+    /// `sizes`: node, base64 length, gzipped.
+    fn user_data_sizes(&mut self, sizes: &[(String, usize, bool)]) {
         let limit = crate::render::NOVA_USER_DATA_LIMIT;
-        for (node, size) in sizes.iter().filter(|(_, size)| *size > limit) {
+        let ca_file = self.plan.openstack.ca_file.is_some();
+        for (node, size, gzipped) in sizes.iter().filter(|(_, size, _)| *size > limit) {
             self.problem(
                 format!("{node}'s user-data is {size} bytes of base64; Nova takes at most {limit}"),
-                "run `up --gzip` (cloud-init inflates it), about 3x smaller",
+                crate::render::over_limit_hint(*gzipped, ca_file),
             );
         }
     }

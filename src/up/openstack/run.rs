@@ -116,10 +116,10 @@ impl<'a> Run<'a> {
         // need facts only creating ports and the floating IP reveals: compile once with
         // placeholders as long as those facts.
         let sized = self.compile(&placeholder_facts(&self.plan))?;
-        let sizes: Vec<(String, usize)> = sized
+        let sizes: Vec<(String, usize, bool)> = sized
             .user_data
             .iter()
-            .map(|u| (u.node.clone(), u.base64_size()))
+            .map(|u| (u.node.clone(), u.base64_size(), u.gzip))
             .collect();
         let resolved = preflight::check(self.api, self.project_id, &self.plan, &inventory, &sizes)?;
         let surplus = inventory
