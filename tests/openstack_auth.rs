@@ -682,12 +682,23 @@ fn os_variables_tls_settings() {
         .env("OS_INSECURE", "true")
         .env("OS_CACERT", "/etc/ca.pem")
         .resolve(Some("appcred"))
-        .unwrap()
-        .tls;
+        .unwrap();
     assert_eq!(
-        from_file,
-        Tls::default(),
+        from_file.tls,
+        Tls {
+            ignored_env: vec!["OS_CACERT", "OS_INSECURE"],
+            ..Tls::default()
+        },
         "OS_* TLS variables stay with the OS_* cloud"
+    );
+    // ...and the operator hears so: the `openstack` CLI would have applied OS_CACERT.
+    assert_eq!(
+        from_file.tls.warnings(&from_file.source),
+        [
+            "OS_CACERT, OS_INSECURE ignored: /work/cluster/clouds.yaml: appcred is a clouds.yaml \
+          entry, whose own cacert / verify / cert / key settings count (as in openstacksdk); set \
+          them in the entry"
+        ]
     );
 }
 

@@ -373,7 +373,13 @@ fn from_entry(
         interface: interface_name(
             text(&entry["interface"]).or_else(|| text(&entry["endpoint_type"])),
         ),
-        tls: entry_tls(source, entry, base)?,
+        tls: Tls {
+            ignored_env: tls::ENV_VARIABLES
+                .into_iter()
+                .filter(|name| env(name).is_some_and(|v| !v.is_empty()))
+                .collect(),
+            ..entry_tls(source, entry, base)?
+        },
     })
 }
 

@@ -20,7 +20,13 @@ pub struct Tls {
     /// Client certificate (PEM), and its key when that is a separate file.
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
+    /// TLS variables set in the environment and ignored because the cloud is a clouds.yaml
+    /// entry (openstacksdk ignores them too; the `openstack` CLI would apply `OS_CACERT`).
+    pub ignored_env: Vec<&'static str>,
 }
+
+/// The `OS_*` TLS variables, which belong to a cloud made of `OS_*` variables only.
+pub const ENV_VARIABLES: [&str; 4] = ["OS_CACERT", "OS_INSECURE", "OS_CERT", "OS_KEY"];
 
 impl Default for Tls {
     fn default() -> Self {
@@ -30,6 +36,7 @@ impl Default for Tls {
             cacert: None,
             cert: None,
             key: None,
+            ignored_env: Vec::new(),
         }
     }
 }
@@ -124,19 +131,30 @@ pub fn resolve(given: Given, base: &Base) -> Tls {
             .as_ref()
             .and(given.key.as_deref())
             .map(|p| base.path(p)),
+        ignored_env: Vec::new(),
     }
 }
 
 impl Tls {
     /// What the operator must hear once: verification off (and a CA given for nothing).
+    /// Also: `OS_*` TLS variables that a clouds.yaml cloud ignores, because the `openstack`
+    /// CLI applies `OS_CACERT` on top of clouds.yaml and an operator expects the same.
     pub fn warnings(&self, source: &str) -> Vec<String> {
+        let mut w = Vec::new();
+        if !self.ignored_env.is_empty() {
+            w.push(format!(
+                "{} ignored: {source} is a clouds.yaml entry, whose own cacert / verify / cert / \
+                 key settings count (as in openstacksdk); set them in the entry",
+                self.ignored_env.join(", ")
+            ));
+        }
         let Some(by) = &self.off_by else {
-            return Vec::new();
+            return w;
         };
-        let mut w = vec![format!(
+        w.push(format!(
             "TLS certificate verification is off for {source} ({by}): the cloud's identity is \
              not checked, so whoever sits between here and it can read the credentials"
-        )];
+        ));
         if let Some(ca) = &self.cacert {
             w.push(format!(
                 "{source}: cacert {} is ignored while verification is off",
