@@ -210,26 +210,31 @@ fn keystone_v3_for_real() {
     client_certificate(&state, keystone.mtls_port);
 }
 
+/// The rig's admin as `OS_*` variables against `auth_url`, with `extra` variables on top.
+fn admin_over_tls(auth_url: &str, extra: &[(&str, &str)]) -> Cloud {
+    let mut vars = vec![
+        ("OS_AUTH_URL", auth_url),
+        ("OS_USERNAME", "admin"),
+        ("OS_PASSWORD", "adminpw"),
+        ("OS_PROJECT_NAME", "admin"),
+        ("OS_USER_DOMAIN_NAME", "Default"),
+        ("OS_PROJECT_DOMAIN_NAME", "Default"),
+    ];
+    vars.extend_from_slice(extra);
+    from_env(&vars)
+}
+
+fn login(cloud: &Cloud) -> Result<Session, KeystoneError> {
+    let http = keystone::http_client(cloud).unwrap();
+    keystone::authenticate(&http, cloud)
+}
+
 /// Issue 12 (m6): Keystone behind the rig's TLS front, certified by the rig's own CA.
 fn over_tls(state: &Path, tls_port: u16) {
     let auth_url = format!("https://127.0.0.1:{tls_port}/v3");
     let home = state.display().to_string();
     let with = |extra: &[(&str, &str)]| {
-        let mut vars = vec![
-            ("HOME", home.as_str()),
-            ("OS_AUTH_URL", auth_url.as_str()),
-            ("OS_USERNAME", "admin"),
-            ("OS_PASSWORD", "adminpw"),
-            ("OS_PROJECT_NAME", "admin"),
-            ("OS_USER_DOMAIN_NAME", "Default"),
-            ("OS_PROJECT_DOMAIN_NAME", "Default"),
-        ];
-        vars.extend_from_slice(extra);
-        from_env(&vars)
-    };
-    let login = |cloud: &Cloud| {
-        let http = keystone::http_client(cloud).unwrap();
-        keystone::authenticate(&http, cloud)
+        admin_over_tls(&auth_url, &[&[("HOME", home.as_str())], extra].concat())
     };
 
     // The rig's CA, by a path under `~`: trusted, and nothing to warn about.
@@ -282,19 +287,11 @@ fn client_certificate(state: &Path, port: u16) {
     let auth_url = format!("https://127.0.0.1:{port}/v3");
     let ca = state.join("ca.pem");
     let with = |extra: &[(&str, &str)]| {
-        let mut vars = vec![
-            ("OS_AUTH_URL", auth_url.as_str()),
-            ("OS_CACERT", ca.to_str().unwrap()),
-            ("OS_USERNAME", "admin"),
-            ("OS_PASSWORD", "adminpw"),
-            ("OS_PROJECT_NAME", "admin"),
-            ("OS_USER_DOMAIN_NAME", "Default"),
-            ("OS_PROJECT_DOMAIN_NAME", "Default"),
-        ];
-        vars.extend_from_slice(extra);
-        let cloud = from_env(&vars);
-        let http = keystone::http_client(&cloud).unwrap();
-        keystone::authenticate(&http, &cloud)
+        let cloud = admin_over_tls(
+            &auth_url,
+            &[&[("OS_CACERT", ca.to_str().unwrap())], extra].concat(),
+        );
+        login(&cloud)
     };
     let (cert, key, combined) = (
         cert.to_str().unwrap(),

@@ -196,6 +196,30 @@ fn names(items: &[Value]) -> BTreeSet<String> {
         .collect()
 }
 
+/// `up --until active` with a 1-s poll, giving up after `timeout` seconds.
+fn up_until_active(timeout: &str) -> [&str; 7] {
+    [
+        "up",
+        "--until",
+        "active",
+        "--timeout",
+        timeout,
+        "--poll-interval",
+        "1",
+    ]
+}
+
+/// `status` with `env`: it succeeds and prints exactly the `warnings` given, each once.
+fn status_warns(cluster: &Cluster, env: impl FnOnce(&mut Command), warnings: &[&str]) {
+    let out = cluster.run_with(&["status"], env);
+    assert!(out.status.success(), "{}", common::output_text(&out));
+    let err = stderr(&out);
+    assert_eq!(err.matches("warning:").count(), warnings.len(), "{err}");
+    for warning in warnings {
+        assert!(err.contains(warning), "{err}");
+    }
+}
+
 /// Everything carrying `cluster`'s tag or description marker, by kind.
 fn tagged(api: &Api, cluster: &str) -> BTreeMap<&'static str, Vec<Value>> {
     let tag = format!("k8sgen-cluster%3D{cluster}");
@@ -1156,15 +1180,7 @@ fn a_server_in_error_shows_its_fault_and_a_rerun_replaces_it() {
     let cluster = Cluster::new("single", "broken", &[]);
     // The rig's driver fails this build for good: the server goes to ERROR with a fault.
     let fail = RigSwitch::on("fail-spawn", "broken-cp-0\n");
-    let out = cluster.run(&[
-        "up",
-        "--until",
-        "active",
-        "--timeout",
-        "120",
-        "--poll-interval",
-        "1",
-    ]);
+    let out = cluster.run(&up_until_active("120"));
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -1183,15 +1199,7 @@ fn a_server_in_error_shows_its_fault_and_a_rerun_replaces_it() {
     // The cause is gone: a rerun shows the old fault, replaces the server on the same ports
     // and reaches ACTIVE.
     drop(fail);
-    let out = cluster.run(&[
-        "up",
-        "--until",
-        "active",
-        "--timeout",
-        "120",
-        "--poll-interval",
-        "1",
-    ]);
+    let out = cluster.run(&up_until_active("120"));
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -1747,18 +1755,7 @@ fn over_tls_with_the_rig_ca_and_only_with_it() {
     };
 
     // Trusted through `cacert`: up, status and down over TLS, silently.
-    let out = cluster.run_with(
-        &[
-            "up",
-            "--until",
-            "active",
-            "--timeout",
-            "300",
-            "--poll-interval",
-            "1",
-        ],
-        over_tls,
-    );
+    let out = cluster.run_with(&up_until_active("300"), over_tls);
     assert!(out.status.success(), "{}", common::output_text(&out));
     assert!(!stderr(&out).contains("warning:"), "{}", stderr(&out));
     // `up` needed the rig CA, the spec gives OCCM none: noted before anything is made.
@@ -1789,18 +1786,7 @@ fn over_tls_with_the_rig_ca_and_only_with_it() {
         "    region: RegionTwo\n    caFile: ca.pem\n",
     );
     std::fs::write(&cluster.file, text).unwrap();
-    let out = cluster.run_with(
-        &[
-            "up",
-            "--until",
-            "active",
-            "--timeout",
-            "300",
-            "--poll-interval",
-            "1",
-        ],
-        over_tls,
-    );
+    let out = cluster.run_with(&up_until_active("300"), over_tls);
     assert!(out.status.success(), "{}", common::output_text(&out));
     assert!(!stderr(&out).contains("caFile"), "{}", stderr(&out));
     let server = &tagged(&admin(), "tlsdemo")["servers"][0];
@@ -1853,17 +1839,16 @@ fn over_tls_with_the_rig_ca_and_only_with_it() {
 
     // `verify: false`: works, and says so once.
     let off = tls_clouds(cluster.dir(), "off.yaml", "    verify: false\n");
-    let out = cluster.run_with(&["status"], |c| {
-        c.env("OS_CLOUD", "rig-tls")
-            .env("OS_CLIENT_CONFIG_FILE", &off);
-    });
-    assert!(out.status.success(), "{}", common::output_text(&out));
-    let err = stderr(&out);
-    assert_eq!(err.matches("warning:").count(), 1, "{err}");
-    assert!(
-        err.contains("warning: TLS certificate verification is off for ")
-            && err.contains("off.yaml: rig-tls (verify: false)"),
-        "{err}"
+    status_warns(
+        &cluster,
+        |c| {
+            c.env("OS_CLOUD", "rig-tls")
+                .env("OS_CLIENT_CONFIG_FILE", &off);
+        },
+        &[
+            "warning: TLS certificate verification is off for ",
+            "off.yaml: rig-tls (verify: false)",
+        ],
     );
 
     // The `OS_*` variables: `OS_CACERT` trusts the CA; `OS_INSECURE=1` turns the check off.
@@ -1879,24 +1864,21 @@ fn over_tls_with_the_rig_ca_and_only_with_it() {
             .env("OS_REGION_NAME", "RegionTwo");
     };
     let ca = rig().join("ca.pem");
-    let out = cluster.run_with(&["status"], |c| {
-        os_vars(c);
-        c.env("OS_CACERT", &ca);
-    });
-    assert!(out.status.success(), "{}", common::output_text(&out));
-    assert!(!stderr(&out).contains("warning:"), "{}", stderr(&out));
-    let out = cluster.run_with(&["status"], |c| {
-        os_vars(c);
-        c.env("OS_INSECURE", "1");
-    });
-    assert!(out.status.success(), "{}", common::output_text(&out));
-    let err = stderr(&out);
-    assert_eq!(err.matches("warning:").count(), 1, "{err}");
-    assert!(
-        err.contains(
-            "warning: TLS certificate verification is off for OS_* variables (OS_INSECURE)"
-        ),
-        "{err}"
+    status_warns(
+        &cluster,
+        |c| {
+            os_vars(c);
+            c.env("OS_CACERT", &ca);
+        },
+        &[],
+    );
+    status_warns(
+        &cluster,
+        |c| {
+            os_vars(c);
+            c.env("OS_INSECURE", "1");
+        },
+        &["warning: TLS certificate verification is off for OS_* variables (OS_INSECURE)"],
     );
     let out = cluster.run_with(&["status"], os_vars);
     assert!(
@@ -2010,15 +1992,7 @@ fn a_root_volume_reaches_nova_as_a_block_device_mapping() {
             fake_cinder::VOLUME_TYPE
         )),
     );
-    let out = cluster.run(&[
-        "up",
-        "--until",
-        "active",
-        "--timeout",
-        "120",
-        "--poll-interval",
-        "1",
-    ]);
+    let out = cluster.run(&up_until_active("120"));
     let text = common::output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("server bfv-cp-0 is in ERROR: "), "{text}");

@@ -341,6 +341,23 @@ rig_virt_compute() { # ARGS... (nova-compute's)
   exec $py -c "import sys; sys.argv[0] = 'nova-compute'; from nova.cmd.compute import main; import nova.virt; nova.virt.__path__.append('$dir/pylib'); sys.exit(main())" "$@"
 }
 
+# One clouds.yaml entry: cloud_entry NAME AUTH_URL USER PASSWORD PROJECT REGION [CACERT].
+cloud_entry() {
+  cat <<YAML
+  $1:
+    auth:
+      auth_url: $2
+      username: $3
+      password: $4
+      project_name: $5
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: $6
+    interface: public
+YAML
+  if [ -n "${7:-}" ]; then echo "    cacert: $7"; fi
+}
+
 cmd_start() {
   local t0=$SECONDS
   start_mariadb
@@ -411,50 +428,13 @@ cmd_start() {
   start_tls_fronts 15000:5000 18774:8774 19696:9696 19292:9292 18778:8778
   $py "$here/rig-setup.py" resources
 
-  cat >"$dir/clouds.yaml" <<YAML
-clouds:
-  rig:
-    auth:
-      auth_url: http://127.0.0.1:5000/v3
-      username: admin
-      password: adminpw
-      project_name: admin
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    interface: public
-  rig-member:
-    auth:
-      auth_url: http://127.0.0.1:5000/v3
-      username: member
-      password: member-pw
-      project_name: member-project
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    interface: public
-  rig-short:
-    auth:
-      auth_url: http://127.0.0.1:5002/v3
-      username: admin
-      password: adminpw
-      project_name: admin
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    interface: public
-  rig-tls:
-    auth:
-      auth_url: https://127.0.0.1:15000/v3
-      username: admin
-      password: adminpw
-      project_name: admin
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionTwo
-    interface: public
-    cacert: $dir/ca.pem
-YAML
+  {
+    echo "clouds:"
+    cloud_entry rig http://127.0.0.1:5000/v3 admin adminpw admin RegionOne
+    cloud_entry rig-member http://127.0.0.1:5000/v3 member member-pw member-project RegionOne
+    cloud_entry rig-short http://127.0.0.1:5002/v3 admin adminpw admin RegionOne
+    cloud_entry rig-tls https://127.0.0.1:15000/v3 admin adminpw admin RegionTwo "$dir/ca.pem"
+  } >"$dir/clouds.yaml"
   # Servers can be scheduled once every fake host has reported and been mapped to the cell
   # (the scheduler discovers hosts every 2 s).
   for _ in $(seq 1 240); do
