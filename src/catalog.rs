@@ -7,71 +7,183 @@
 //! changes rendered bytes, so the goldens show every bump.
 //!
 //! Sources: release binaries and their sha256 as pinned by kubernetes-sigs/kubespray
-//! (`roles/kubespray_defaults/vars/main/checksums.yml`, 2026-08), OCCM tags from
-//! kubernetes/cloud-provider-openstack releases, kube-router v2.11.1 (reference §6).
+//! (`roles/kubespray_defaults/vars/main/checksums.yml`, 2026-08), kubeadm's etcd and pause
+//! pins per minor, OCCM tags from kubernetes/cloud-provider-openstack releases, kube-router
+//! v2.11.1 (reference §6). README's version matrix shows the same table.
 
-/// Everything pinned for one Kubernetes minor.
+/// Everything pinned for one Kubernetes minor. A `None` checksum is one no primary source
+/// confirmed when the table was made: the spec supplies it (`kubernetes.checksums`) or
+/// `plan` refuses the version, naming where the upstream checksum is published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MinorRelease {
     pub minor: u32,
     /// Newest patch release known to have packages; used by profiles.
     pub latest_patch: u32,
+    /// etcd's minor line is kubeadm's for this Kubernetes minor (`SupportedEtcdVersion`,
+    /// as `kubeadm config images list` prints it); the patch is the newest of that line
+    /// with a confirmed checksum.
     pub etcd_version: &'static str,
     /// sha256 of `etcd-v<version>-linux-amd64.tar.gz` from the etcd GitHub release.
-    pub etcd_sha256: &'static str,
+    pub etcd_sha256: Option<&'static str>,
+    /// kubeadm's pause image for the minor (`kubeadm config images list`): containerd's
+    /// sandbox image must be the same, or kubelet and containerd disagree on it.
+    pub pause_image: &'static str,
     pub occm_image: &'static str,
     /// sha256 of the `kubeadm`, `kubelet`, `kubectl` release binaries (linux/amd64) of
     /// `latest_patch`, for Flatcar, where nothing comes from a package manager.
-    pub kubeadm_sha256: &'static str,
-    pub kubelet_sha256: &'static str,
-    pub kubectl_sha256: &'static str,
+    pub kubeadm_sha256: Option<&'static str>,
+    pub kubelet_sha256: Option<&'static str>,
+    pub kubectl_sha256: Option<&'static str>,
     /// cri-tools release matching the minor, and the sha256 of its linux-amd64 tarball.
     pub crictl_version: &'static str,
-    pub crictl_sha256: &'static str,
+    pub crictl_sha256: Option<&'static str>,
 }
 
-/// Minors served, oldest first. kubeadm config v1beta4 exists from 1.31; older minors are
-/// refused. 1.37 is not listed: its packages could not be confirmed when this table was made.
+/// Minors served, oldest first: the three Kubernetes maintains (1.34 reached end of life
+/// with 1.37's release). kubeadm config v1beta4 is read by all three (1.37 removed v1beta3).
+///
+/// Pins and sources: binaries' sha256 from kubespray `checksums.yml` @46dbdd39 (2026-08-21);
+/// etcd lines and pause images from kubeadm's constants as minikube's generated table
+/// (`constants_kubeadm_images.go` @eb25dbc7) records them: 1.35 etcd 3.6.6-0 / pause 3.10.1,
+/// 1.36 etcd 3.6.8-0 / pause 3.10.2, 1.37 etcd 3.7.0-0 / pause 3.10.2 (kubernetes PR #140333).
+/// 1.37's etcd 3.7.0 tarball and release binaries have no checksum in any merged source
+/// seen (kubespray stops at 1.36.4), so 1.37 needs `kubernetes.checksums`.
 pub const RELEASES: &[MinorRelease] = &[
-    MinorRelease {
-        minor: 34,
-        latest_patch: 11,
-        etcd_version: "3.5.33",
-        etcd_sha256: "5025b5b24d81a9616b6e284ccd439b9a3df055ef8fdcdc142af3ec8f6a3b3c95",
-        occm_image: "registry.k8s.io/provider-os/openstack-cloud-controller-manager:v1.34.1",
-        kubeadm_sha256: "bd3cbe40aff6c7b3b939243ebd80dbd7da207c0e594cfdd434295bf553ea7351",
-        kubelet_sha256: "4777a226b2ba3c1d656254bcf3f7ad471bf210042f361094216e51ab4fa9b4b6",
-        kubectl_sha256: "8efbb9435132a190920eb65a47a8c1ecf755ad85ab57a600c9bedbab460bb7a8",
-        crictl_version: "1.34.0",
-        crictl_sha256: "a8ff2a3edb37a98daf3aba7c3b284fe0aa5bff24166d896ab9ef64c8913c9f51",
-    },
     MinorRelease {
         minor: 35,
         latest_patch: 8,
         etcd_version: "3.6.14",
-        etcd_sha256: "ffe840ff9295808e88cce2794a18a5ac87f12a5203c8314d0bf6aa119b41bac5",
+        etcd_sha256: Some("ffe840ff9295808e88cce2794a18a5ac87f12a5203c8314d0bf6aa119b41bac5"),
+        pause_image: "registry.k8s.io/pause:3.10.1",
         occm_image: "registry.k8s.io/provider-os/openstack-cloud-controller-manager:v1.35.0",
-        kubeadm_sha256: "1bbc64a2be5b300880ae9330c6bba592ec2a2b8ecb79c527b0c7cc0f44070e5e",
-        kubelet_sha256: "6971b9f95e54dbed67a2271abe6e78f8cc2894494649f3cf39e4b25a82dca923",
-        kubectl_sha256: "874d5e72dbb819f43cff16bcd1e4f8bac5b7f2361fe1e55049b0a6c676fb0cbf",
+        kubeadm_sha256: Some("1bbc64a2be5b300880ae9330c6bba592ec2a2b8ecb79c527b0c7cc0f44070e5e"),
+        kubelet_sha256: Some("6971b9f95e54dbed67a2271abe6e78f8cc2894494649f3cf39e4b25a82dca923"),
+        kubectl_sha256: Some("874d5e72dbb819f43cff16bcd1e4f8bac5b7f2361fe1e55049b0a6c676fb0cbf"),
         crictl_version: "1.35.0",
-        crictl_sha256: "2e141e5b22cb189c40365a11807d69b76b9b3caced89fac2f4ec879408ce2177",
+        crictl_sha256: Some("2e141e5b22cb189c40365a11807d69b76b9b3caced89fac2f4ec879408ce2177"),
     },
     MinorRelease {
         minor: 36,
         latest_patch: 4,
         etcd_version: "3.6.14",
-        etcd_sha256: "ffe840ff9295808e88cce2794a18a5ac87f12a5203c8314d0bf6aa119b41bac5",
+        etcd_sha256: Some("ffe840ff9295808e88cce2794a18a5ac87f12a5203c8314d0bf6aa119b41bac5"),
+        pause_image: "registry.k8s.io/pause:3.10.2",
         occm_image: "registry.k8s.io/provider-os/openstack-cloud-controller-manager:v1.36.0",
-        kubeadm_sha256: "10d054585907f2c8bb823c84f6a66b3bd2a474c3d795475f04e9a44f78650fe6",
-        kubelet_sha256: "cf2562db46c48ab84cc3791540778ee7fb1a0a008529adbb434723dd02ed8b4b",
-        kubectl_sha256: "8b8f088da2dab964f853b38464033b1be15ede2839eca751482357c45abdd05a",
+        kubeadm_sha256: Some("10d054585907f2c8bb823c84f6a66b3bd2a474c3d795475f04e9a44f78650fe6"),
+        kubelet_sha256: Some("cf2562db46c48ab84cc3791540778ee7fb1a0a008529adbb434723dd02ed8b4b"),
+        kubectl_sha256: Some("8b8f088da2dab964f853b38464033b1be15ede2839eca751482357c45abdd05a"),
         crictl_version: "1.36.0",
-        crictl_sha256: "83855e114566a8a8c44c548d515670f51de3a5e1da8b2effb59870e2f10c25a3",
+        crictl_sha256: Some("83855e114566a8a8c44c548d515670f51de3a5e1da8b2effb59870e2f10c25a3"),
+    },
+    MinorRelease {
+        minor: 37,
+        latest_patch: 1,
+        etcd_version: "3.7.0",
+        etcd_sha256: None,
+        pause_image: "registry.k8s.io/pause:3.10.2",
+        // cloud-provider-openstack has no v1.37 release; v1.36.0 is its newest (2026-05-13).
+        occm_image: "registry.k8s.io/provider-os/openstack-cloud-controller-manager:v1.36.0",
+        kubeadm_sha256: None,
+        kubelet_sha256: None,
+        kubectl_sha256: None,
+        crictl_version: "1.37.0",
+        crictl_sha256: None,
     },
 ];
 
-/// The Kubernetes version new clusters get.
+/// A release artifact k8sgen downloads and checks by sha256 (etcd on every master; the
+/// Kubernetes binaries and crictl on Flatcar, where no package manager verifies them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Artifact {
+    Etcd,
+    Kubeadm,
+    Kubelet,
+    Kubectl,
+    Crictl,
+}
+
+impl Artifact {
+    pub const ALL: [Artifact; 5] = [
+        Artifact::Etcd,
+        Artifact::Kubeadm,
+        Artifact::Kubelet,
+        Artifact::Kubectl,
+        Artifact::Crictl,
+    ];
+
+    /// The key under `kubernetes.checksums`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Artifact::Etcd => "etcd",
+            Artifact::Kubeadm => "kubeadm",
+            Artifact::Kubelet => "kubelet",
+            Artifact::Kubectl => "kubectl",
+            Artifact::Crictl => "crictl",
+        }
+    }
+
+    /// The artifacts an OS's nodes download.
+    pub fn needed_on(os: Os) -> &'static [Artifact] {
+        if os == Os::Flatcar {
+            &Artifact::ALL
+        } else {
+            &Artifact::ALL[..1]
+        }
+    }
+
+    /// The version of the artifact that Kubernetes `v` gets.
+    pub fn version(self, v: KubeVersion, r: &MinorRelease) -> String {
+        match self {
+            Artifact::Etcd => r.etcd_version.to_string(),
+            Artifact::Crictl => r.crictl_version.to_string(),
+            _ => v.to_string(),
+        }
+    }
+
+    /// Where the artifact is downloaded from (linux/amd64).
+    pub fn url(self, v: KubeVersion, r: &MinorRelease) -> String {
+        let version = self.version(v, r);
+        match self {
+            Artifact::Etcd => format!(
+                "https://github.com/etcd-io/etcd/releases/download/v{version}/etcd-v{version}-linux-amd64.tar.gz"
+            ),
+            Artifact::Crictl => format!(
+                "https://github.com/kubernetes-sigs/cri-tools/releases/download/v{version}/crictl-v{version}-linux-amd64.tar.gz"
+            ),
+            _ => format!(
+                "https://dl.k8s.io/release/v{version}/bin/linux/amd64/{}",
+                self.as_str()
+            ),
+        }
+    }
+
+    /// Where upstream publishes the artifact's sha256, for the hint when k8sgen has none.
+    pub fn checksum_source(self, v: KubeVersion, r: &MinorRelease) -> String {
+        match self {
+            Artifact::Etcd => format!(
+                "https://github.com/etcd-io/etcd/releases/download/v{}/SHA256SUMS",
+                self.version(v, r)
+            ),
+            _ => format!("{}.sha256", self.url(v, r)),
+        }
+    }
+
+    /// k8sgen's pinned sha256 for the artifact of Kubernetes `v`, if confirmed. The
+    /// Kubernetes binaries' pins are for `latest_patch` only.
+    pub fn pinned_sha256(self, v: KubeVersion, r: &MinorRelease) -> Option<&'static str> {
+        let binary = |sha| if v.patch == r.latest_patch { sha } else { None };
+        match self {
+            Artifact::Etcd => r.etcd_sha256,
+            Artifact::Crictl => r.crictl_sha256,
+            Artifact::Kubeadm => binary(r.kubeadm_sha256),
+            Artifact::Kubelet => binary(r.kubelet_sha256),
+            Artifact::Kubectl => binary(r.kubectl_sha256),
+        }
+    }
+}
+
+/// The Kubernetes version new clusters get: the newest patch whose every pin is confirmed.
+/// 1.37.1 waits for a confirmed etcd 3.7.0 checksum (see `RELEASES`).
 pub const DEFAULT_KUBERNETES_VERSION: &str = "1.36.4";
 
 pub const KUBEADM_API_VERSION: &str = "kubeadm.k8s.io/v1beta4";
@@ -246,9 +358,11 @@ impl KubeVersion {
         Some(v)
     }
 
-    /// The Debian package version on pkgs.k8s.io, e.g. `1.36.4-1.1`.
+    /// The Debian package version as an apt pattern, e.g. `1.36.4-*`: pkgs.k8s.io has
+    /// published more than one revision of a version (`1.36.2-1.1`, then `1.36.2-2.1`,
+    /// kubernetes/release#4156), and apt's trailing `*` takes the highest one.
     pub fn deb_version(&self) -> String {
-        format!("{}-1.1", self)
+        format!("{}-*", self)
     }
 
     pub fn release(&self) -> Option<&'static MinorRelease> {
@@ -271,7 +385,7 @@ impl serde::Serialize for KubeVersion {
     }
 }
 
-/// `1.34, 1.35, 1.36` for error hints.
+/// `1.35, 1.36, 1.37` for error hints.
 pub fn supported_minors() -> String {
     RELEASES
         .iter()
@@ -288,7 +402,7 @@ mod tests {
     fn parses_plain_and_prefixed_versions() {
         let v = KubeVersion::parse("v1.36.4").unwrap();
         assert_eq!((v.major, v.minor, v.patch), (1, 36, 4));
-        assert_eq!(v.deb_version(), "1.36.4-1.1");
+        assert_eq!(v.deb_version(), "1.36.4-*");
         assert!(KubeVersion::parse("1.36").is_none());
         assert!(KubeVersion::parse("1.36.4.1").is_none());
         assert!(KubeVersion::parse("stable-1").is_none());

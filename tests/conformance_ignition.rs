@@ -210,3 +210,33 @@ fn an_oversized_config_becomes_a_replace_stub() {
         expected_files(&big)
     );
 }
+
+/// Every supported Kubernetes minor: the Flatcar profile rendered at each minor's newest
+/// patch passes ignition-validate, and downloads that minor's binaries.
+#[test]
+fn ignition_validate_accepts_every_supported_minor() {
+    require("ignition-validate");
+    let tmp = tempfile::tempdir().unwrap();
+    for release in k8sgen::catalog::RELEASES {
+        let compiled = compile_profile_at(PROFILE, release.minor, false);
+        let version = format!("1.{}.{}", release.minor, release.latest_patch);
+        let kubeadm = compiled
+            .plan
+            .downloads
+            .iter()
+            .find(|d| d.name == "kubeadm")
+            .unwrap();
+        assert!(
+            kubeadm.url.contains(&format!("/v{version}/")),
+            "{}",
+            kubeadm.url
+        );
+        for u in &compiled.user_data {
+            let file = tmp.path().join(format!("{}-{}.ign", release.minor, u.node));
+            std::fs::write(&file, &u.bytes).unwrap();
+            if let Err(e) = validate(&file) {
+                panic!("1.{}: {e}", release.minor);
+            }
+        }
+    }
+}

@@ -132,3 +132,31 @@ fn a_misspelled_field_fails_both_checks() {
         serde_json::json!({"cloud-provider": "external"});
     assert!(check_kubeadm(&docs[0]).is_err());
 }
+
+/// kubeadm's configuration at every supported minor passes the same typed checks.
+#[test]
+fn every_supported_minor_passes_the_typed_checks() {
+    let mut failures = Vec::new();
+    for release in k8sgen::catalog::RELEASES {
+        let compiled = compile_profile_at("openstack-ha", release.minor, false);
+        for b in &compiled.bundles {
+            for f in b
+                .files
+                .iter()
+                .filter(|f| KUBEADM_FILES.contains(&f.path.as_str()))
+            {
+                let docs: Vec<Value> = serde_saphyr::from_multiple(&f.content).unwrap();
+                for doc in docs {
+                    if let Err(e) = check_kubeadm(&doc) {
+                        failures.push(format!("1.{} {} {}: {e}", release.minor, b.node, f.path));
+                    }
+                    if doc["kind"] == "ClusterConfiguration" {
+                        let want = format!("v1.{}.{}", release.minor, release.latest_patch);
+                        assert_eq!(doc["kubernetesVersion"], want.as_str());
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

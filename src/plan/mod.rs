@@ -13,7 +13,7 @@ mod types;
 
 pub use types::*;
 
-use crate::catalog::{self, KubeVersion, MinorRelease, Os};
+use crate::catalog::{self, Artifact, Os};
 use crate::pki::{self, Secret};
 use crate::spec::{self, Addressing, ClusterSpec, Parsed};
 use std::collections::BTreeMap;
@@ -82,7 +82,7 @@ pub fn plan(
         os,
         image: spec.nodes.image.clone(),
         platform: platform(os),
-        downloads: downloads(os, version, release),
+        downloads: downloads(&parsed),
         haproxy_image: catalog::HAPROXY_IMAGE.into(),
         pod_subnet: parsed.pod_subnet,
         service_subnet: parsed.service_subnet,
@@ -97,12 +97,13 @@ pub fn plan(
         token_id: bundle.bootstrap_token.id.clone(),
         token_ttl: parsed.token_ttl.clone(),
         schedulable_masters: spec.control_plane.schedulable,
-        etcd: etcd(spec, release, &nodes),
+        etcd: etcd(spec, &parsed, &nodes),
         nodes,
         kube_router_image: catalog::KUBE_ROUTER_IMAGE.into(),
         kube_router_bgp: spec.cni.kube_router.bgp,
         kube_router_network_policy: spec.cni.kube_router.network_policy,
         occm_image: release.occm_image.into(),
+        pause_image: release.pause_image.into(),
         admin_nic: admin_nic(spec, &parsed),
         deployable: openstack.credential_id.is_some() && openstack.credential_secret.is_some(),
         openstack,
@@ -127,14 +128,11 @@ fn unread_files(spec: &ClusterSpec) -> Result<(), PlanError> {
     Ok(())
 }
 
-fn etcd(spec: &ClusterSpec, release: &MinorRelease, nodes: &[NodePlan]) -> EtcdPlan {
+fn etcd(spec: &ClusterSpec, parsed: &Parsed, nodes: &[NodePlan]) -> EtcdPlan {
     EtcdPlan {
-        version: release.etcd_version.into(),
-        tarball_url: format!(
-            "https://github.com/etcd-io/etcd/releases/download/v{v}/etcd-v{v}-linux-amd64.tar.gz",
-            v = release.etcd_version
-        ),
-        tarball_sha256: release.etcd_sha256.into(),
+        version: parsed.release.etcd_version.into(),
+        tarball_url: Artifact::Etcd.url(parsed.version, parsed.release),
+        tarball_sha256: sha256_of(parsed, Artifact::Etcd),
         heartbeat_interval_ms: spec.control_plane.etcd.heartbeat_interval_ms,
         election_timeout_ms: spec.control_plane.etcd.election_timeout_ms,
         initial_cluster: nodes
@@ -233,36 +231,41 @@ fn platform(os: Os) -> Platform {
 }
 
 /// Release binaries with their pinned sha256, for OSes without a package manager.
-fn downloads(os: Os, v: KubeVersion, r: &MinorRelease) -> Vec<Download> {
-    if os != Os::Flatcar {
+/// Flatcar's release downloads (Ubuntu and Debian get theirs from signed package
+/// repositories), each with its sha256 as `spec::check` resolved it.
+fn downloads(parsed: &Parsed) -> Vec<Download> {
+    if parsed.os != Os::Flatcar {
         return Vec::new();
     }
-    let k8s = |name: &str, sha: &str| Download {
-        name: name.into(),
-        url: format!("https://dl.k8s.io/release/v{v}/bin/linux/amd64/{name}"),
-        sha256: sha.into(),
-    };
-    vec![
-        k8s("kubeadm", r.kubeadm_sha256),
-        k8s("kubelet", r.kubelet_sha256),
-        k8s("kubectl", r.kubectl_sha256),
-        Download {
-            name: "crictl".into(),
-            url: format!(
-                "https://github.com/kubernetes-sigs/cri-tools/releases/download/v{c}/crictl-v{c}-linux-amd64.tar.gz",
-                c = r.crictl_version
-            ),
-            sha256: r.crictl_sha256.into(),
-        },
-        Download {
-            name: "cni-plugins".into(),
-            url: format!(
-                "https://github.com/containernetworking/plugins/releases/download/v{c}/cni-plugins-linux-amd64-v{c}.tgz",
-                c = catalog::CNI_PLUGINS_VERSION
-            ),
-            sha256: catalog::CNI_PLUGINS_SHA256.into(),
-        },
+    let (v, r) = (parsed.version, parsed.release);
+    let mut downloads: Vec<Download> = [
+        Artifact::Kubeadm,
+        Artifact::Kubelet,
+        Artifact::Kubectl,
+        Artifact::Crictl,
     ]
+    .into_iter()
+    .map(|a| Download {
+        name: a.as_str().into(),
+        url: a.url(v, r),
+        sha256: sha256_of(parsed, a),
+    })
+    .collect();
+    downloads.push(Download {
+        name: "cni-plugins".into(),
+        url: format!(
+            "https://github.com/containernetworking/plugins/releases/download/v{c}/cni-plugins-linux-amd64-v{c}.tgz",
+            c = catalog::CNI_PLUGINS_VERSION
+        ),
+        sha256: catalog::CNI_PLUGINS_SHA256.into(),
+    });
+    downloads
+}
+
+/// The artifact's sha256. `spec::check` refuses a spec lacking one its OS needs, so the
+/// empty fallback is never rendered.
+fn sha256_of(parsed: &Parsed, artifact: Artifact) -> String {
+    parsed.checksums.get(&artifact).cloned().unwrap_or_default()
 }
 
 /// The names kubeadm puts in a master's API server certificate (reference §1.1).

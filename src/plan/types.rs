@@ -135,7 +135,7 @@ pub struct OpenStackPlan {
 pub struct Plan {
     pub cluster_name: String,
     pub kubernetes_version: KubeVersion,
-    /// pkgs.k8s.io package version, e.g. `1.36.4-1.1`.
+    /// pkgs.k8s.io package version as an apt pattern, e.g. `1.36.4-*` (highest revision).
     pub package_version: String,
     /// pkgs.k8s.io repository minor, e.g. `v1.36`.
     pub package_minor: String,
@@ -175,6 +175,9 @@ pub struct Plan {
     pub kube_router_bgp: bool,
     pub kube_router_network_policy: bool,
     pub occm_image: String,
+    /// kubeadm's pause image for the version, which containerd must use as its sandbox
+    /// image (containerd 1.6 defaults to pause 3.6, 1.7 to 3.8).
+    pub pause_image: String,
     pub admin_nic: Option<AdminNicPlan>,
     pub openstack: OpenStackPlan,
     pub stop_after: Option<BootStep>,

@@ -4,8 +4,9 @@
 //! reported with the others instead of stopping deserialization at the first. Values only:
 //! the checks that produce them live in `validate`, and nothing here decides a plan.
 
-use crate::catalog::{BootStep, KubeVersion, MinorRelease, Os};
+use crate::catalog::{Artifact, BootStep, KubeVersion, MinorRelease, Os};
 use ipnet::Ipv4Net;
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 /// Everything `spec::check` parsed from a valid spec.
@@ -15,6 +16,9 @@ pub struct Parsed {
     /// The pinned artifacts of `version`'s minor.
     pub release: &'static MinorRelease,
     pub os: Os,
+    /// sha256 of every release download the nodes make (`catalog::Artifact::needed_on`),
+    /// pinned or from `kubernetes.checksums`.
+    pub checksums: BTreeMap<Artifact, String>,
     pub pod_subnet: Ipv4Net,
     pub service_subnet: Ipv4Net,
     pub cluster_cidr: Ipv4Net,

@@ -41,6 +41,46 @@ pub struct Kubernetes {
     pub api_server: ApiServer,
     #[serde(default)]
     pub packages: KubernetesPackages,
+    /// sha256 of release downloads k8sgen has no confirmed pin for (a new Kubernetes or
+    /// etcd release): `plan` refuses such a version until they are given here.
+    #[serde(default, skip_serializing_if = "Checksums::is_empty")]
+    pub checksums: Checksums,
+}
+
+/// `kubernetes.checksums`: one sha256 (64 hex digits) per release download, for the
+/// versions the spec's Kubernetes version gets (see `k8sgen plan`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checksums {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etcd: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeadm: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubelet: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubectl: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crictl: Option<String>,
+}
+
+impl Checksums {
+    pub fn is_empty(&self) -> bool {
+        *self == Checksums::default()
+    }
+
+    /// The value given for `artifact`.
+    pub fn get(&self, artifact: crate::catalog::Artifact) -> Option<&str> {
+        use crate::catalog::Artifact;
+        match artifact {
+            Artifact::Etcd => &self.etcd,
+            Artifact::Kubeadm => &self.kubeadm,
+            Artifact::Kubelet => &self.kubelet,
+            Artifact::Kubectl => &self.kubectl,
+            Artifact::Crictl => &self.crictl,
+        }
+        .as_deref()
+    }
 }
 
 /// Where Ubuntu/Debian nodes get kubelet, kubeadm and kubectl: pkgs.k8s.io or a mirror with

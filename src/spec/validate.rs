@@ -8,8 +8,9 @@
 use super::checks::*;
 use super::parsed::{Parsed, ParsedAdmin, TokenTtl};
 use super::types::*;
-use crate::catalog::{self, BootStep, KubeVersion, MinorRelease, Os};
+use crate::catalog::{self, Artifact, BootStep, KubeVersion, MinorRelease, Os};
 use ipnet::Ipv4Net;
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
@@ -33,6 +34,7 @@ pub fn check(spec: &ClusterSpec) -> Result<Parsed, Vec<Problem>> {
         .cluster
         .and_then(|cluster| check_addresses(&mut c, spec, &cluster));
     let os = check_nodes(&mut c, &spec.nodes);
+    let checksums = check_checksums(&mut c, &spec.kubernetes.checksums, version, os);
     check_cluster_network(&mut c, &spec.network);
     let admin = spec
         .network
@@ -51,11 +53,13 @@ pub fn check(spec: &ClusterSpec) -> Result<Parsed, Vec<Problem>> {
     // every value is present; the fallback only guards that invariant without panicking.
     let parsed = (|| {
         let (version, release) = version?;
+        let checksums = checksums?;
         let (masters_first_address, pools_first_address) = addresses?;
         Some(Parsed {
             version,
             release,
             os: os?,
+            checksums,
             pod_subnet: nets.pods?,
             service_subnet: nets.services?,
             cluster_cidr: nets.cluster?,
@@ -171,6 +175,64 @@ fn check_api_names(c: &mut Collector, k: &Kubernetes) {
             );
         }
     }
+}
+
+/// `kubernetes.checksums`: each given value is a sha256; each download the nodes need has
+/// one, given or pinned; a given one that contradicts a pin is refused (one of the two is
+/// wrong, and a node would fail its check at boot). Yields the sha256 per needed artifact.
+fn check_checksums(
+    c: &mut Collector,
+    given: &Checksums,
+    version: Option<(KubeVersion, &'static MinorRelease)>,
+    os: Option<Os>,
+) -> Option<BTreeMap<Artifact, String>> {
+    let is_sha256 = |sha: &str| sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit());
+    for artifact in Artifact::ALL {
+        if let Some(sha) = given.get(artifact)
+            && !is_sha256(sha)
+        {
+            c.push(
+                format!("kubernetes.checksums.{}", artifact.as_str()),
+                "not a sha256 (64 hexadecimal digits)",
+                "copy the hash as sha256sum prints it, without the file name",
+            );
+        }
+    }
+    let ((v, r), os) = (version?, os?);
+    let mut resolved = BTreeMap::new();
+    for &artifact in Artifact::needed_on(os) {
+        let path = format!("kubernetes.checksums.{}", artifact.as_str());
+        let name = format!("{} {}", artifact.as_str(), artifact.version(v, r));
+        let given = given.get(artifact);
+        if given.is_some_and(|sha| !is_sha256(sha)) {
+            continue; // reported above
+        }
+        match (given.map(str::to_ascii_lowercase), artifact.pinned_sha256(v, r)) {
+            (Some(given), Some(pinned)) if given != pinned => c.push(
+                path,
+                format!("differs from k8sgen's pinned sha256 for {name} ({pinned})"),
+                format!("remove it, or check it against {}", artifact.checksum_source(v, r)),
+            ),
+            (Some(sha), _) => {
+                resolved.insert(artifact, sha);
+            }
+            (None, Some(pinned)) => {
+                resolved.insert(artifact, pinned.to_string());
+            }
+            (None, None) => c.push(
+                path,
+                format!(
+                    "k8sgen has no confirmed sha256 for {name}, which Kubernetes {v} on {os} downloads"
+                ),
+                format!(
+                    "set it from {}, or use Kubernetes {}",
+                    artifact.checksum_source(v, r),
+                    catalog::DEFAULT_KUBERNETES_VERSION
+                ),
+            ),
+        }
+    }
+    Some(resolved)
 }
 
 fn check_packages(c: &mut Collector, packages: &KubernetesPackages) {

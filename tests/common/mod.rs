@@ -370,3 +370,40 @@ pub fn check_pinned_errors(dir: &str, min: usize, load: impl Fn(&str, &str) -> R
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// `profile` compiled at Kubernetes `1.<minor>.<latest patch>`. Checksums k8sgen has no pin
+/// for (`kubernetes.checksums`) are filled with stand-ins made for this test, plainly not
+/// upstream's: what is checked is the rendered configuration, not a download.
+pub fn compile_profile_at(name: &str, minor: u32, gzip: bool) -> Compiled {
+    use k8sgen::catalog::{Artifact, KubeVersion, RELEASES};
+    let release = RELEASES.iter().find(|r| r.minor == minor).unwrap();
+    let version = KubeVersion::parse(&format!("1.{minor}.{}", release.latest_patch)).unwrap();
+    let profile = profiles::find(name).unwrap();
+    let mut spec = spec::load(name, profile.text).unwrap();
+    spec.kubernetes.version = version.to_string();
+    let os = k8sgen::catalog::Os::parse(&spec.nodes.os).unwrap();
+    for &artifact in Artifact::needed_on(os) {
+        if artifact.pinned_sha256(version, release).is_none() {
+            let stand_in = sha256_hex(format!("test stand-in for {artifact:?}").as_bytes());
+            let c = &mut spec.kubernetes.checksums;
+            *match artifact {
+                Artifact::Etcd => &mut c.etcd,
+                Artifact::Kubeadm => &mut c.kubeadm,
+                Artifact::Kubelet => &mut c.kubelet,
+                Artifact::Kubectl => &mut c.kubectl,
+                Artifact::Crictl => &mut c.crictl,
+            } = Some(stand_in);
+        }
+    }
+    let mut bundle = fixture();
+    let clock = fixture_clock(&bundle);
+    compile(
+        &spec,
+        &mut bundle,
+        &|_| None,
+        &clock,
+        &mut SeededEntropy(42),
+        Options { gzip },
+    )
+    .unwrap_or_else(|e| panic!("{name} at 1.{minor}: {e}"))
+}
