@@ -26,6 +26,8 @@ command -v shellcheck >/dev/null || need+=(shellcheck)
 command -v etcd >/dev/null || need+=(etcd-server)
 command -v etcdctl >/dev/null || need+=(etcd-client)
 command -v ignition-validate >/dev/null || need+=(ignition)
+# containerd reads back the runtime step's config edits (Debian's 1.6; not started).
+command -v containerd >/dev/null || need+=(containerd)
 if [ "${#need[@]}" -gt 0 ]; then
   # Installed only to run their validators: keep cloud-init inert on this machine and keep
   # package scripts from starting daemons (etcd) on their default configuration.

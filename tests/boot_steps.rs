@@ -243,3 +243,86 @@ fn shell_function_takes_the_definition_only() {
     assert_eq!(shell_function(script, "f"), "f() {\n  g\n}\n");
     assert_eq!(shell_function(script, "g"), "g() {\n  f\n}\n");
 }
+
+/// The runtime step's `set_sandbox_image` makes containerd's sandbox image kubeadm's pause
+/// for the version, in both config layouts. The 1.x layout is read back by the real
+/// containerd (Debian's 1.6, whose own default says `pause:3.6`): its default config, one
+/// with the CRI table but no key, and one with neither. The 2.x layout (no containerd 2
+/// here) is read back by Python's TOML parser, where containerd 2 reads it
+/// (`plugins.'io.containerd.cri.v1.images'.pinned_images.sandbox`, containerd docs/cri/config.md).
+#[test]
+fn the_sandbox_image_is_kubeadms_pause_in_either_containerd_layout() {
+    common::require("containerd");
+    let (plan, script) = boot_script("openstack-ha", "demo-cp-0");
+    let pause = plan.pause_image.clone();
+    assert_eq!(
+        pause, "registry.k8s.io/pause:3.10.2",
+        "kubeadm 1.36's pause"
+    );
+    let function = common::shell_function(&script, "set_sandbox_image");
+    let dir = tempfile::tempdir().unwrap();
+    let set = |name: &str, config: &str| -> String {
+        let file = dir.path().join(name);
+        std::fs::write(&file, config).unwrap();
+        let out = run(
+            dir.path(),
+            &[],
+            &format!("{function}\nset_sandbox_image {} {pause}", file.display()),
+        );
+        assert!(out.status.success(), "{name}: {}", output_text(&out));
+        std::fs::read_to_string(&file).unwrap()
+    };
+    let dump = |name: &str| -> String {
+        let out = Command::new("containerd")
+            .args(["--config"])
+            .arg(dir.path().join(name))
+            .args(["config", "dump"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: {}", output_text(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+
+    let default = Command::new("containerd")
+        .args(["config", "default"])
+        .output()
+        .unwrap();
+    let default = String::from_utf8(default.stdout).unwrap();
+    assert!(default.contains("sandbox_image = \"registry.k8s.io/pause:3.6\""));
+    let wanted = format!("sandbox_image = \"{pause}\"");
+    for (name, config) in [
+        ("default.toml", default.as_str()),
+        (
+            "cri-table.toml",
+            "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  enable_selinux = false\n",
+        ),
+        ("bare.toml", "version = 2\n"),
+    ] {
+        set(name, config);
+        let dumped = dump(name);
+        assert_eq!(dumped.matches(&wanted).count(), 1, "{name}:\n{dumped}");
+        assert!(!dumped.contains("pause:3.6"), "{name}");
+    }
+
+    let read_v3 = |name: &str| -> String {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import sys, tomllib; c = tomllib.load(open(sys.argv[1], 'rb')); \
+                 print(c['plugins']['io.containerd.cri.v1.images']['pinned_images']['sandbox'])",
+            ])
+            .arg(dir.path().join(name))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: {}", output_text(&out));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    // containerd 2's default has the key, single-quoted.
+    set(
+        "v3-default.toml",
+        "version = 3\n\n[plugins]\n  [plugins.'io.containerd.cri.v1.images']\n    snapshotter = 'overlayfs'\n\n    [plugins.'io.containerd.cri.v1.images'.pinned_images]\n      sandbox = 'registry.k8s.io/pause:3.10'\n\n  [plugins.'io.containerd.cri.v1.runtime']\n    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]\n      sandboxer = 'podsandbox'\n",
+    );
+    assert_eq!(read_v3("v3-default.toml"), pause);
+    set("v3-bare.toml", "version = 3\n");
+    assert_eq!(read_v3("v3-bare.toml"), pause);
+}

@@ -74,6 +74,7 @@ pub(super) fn render(plan: &Plan, node: &NodePlan, steps: &[Step]) -> Result<Str
             "k8s_version": plan.kubernetes_version,
             "pkg_version": plan.package_version,
             "pkg_repo": plan.package_repository,
+            "pause_image": plan.pause_image,
             "etcd": plan.etcd,
             "steps": steps,
             "stop_after": stop_point(plan.stop_after, steps),
