@@ -318,7 +318,9 @@ for k in /etc/apt/keyrings/kubernetes-apt-keyring.*; do
   runuser -u _apt -- test -r "$k" && echo "keyring_apt_readable=yes" || echo "keyring_apt_readable=no"
 done
 echo "sources=$(cat /etc/apt/sources.list.d/kubernetes.list 2>&1)"
-echo "versions=$(dpkg-query -W -f '${Package}=${Version} ' kubelet kubeadm kubectl 2>&1)"
+echo "versions=$(dpkg-query -W -f '${Package}=${Version} ' kubelet kubeadm kubectl cri-tools 2>&1)"
+echo "crictl=$(crictl --version 2>&1)"
+echo "sandbox=$(containerd config dump 2>&1 | grep -E '^\s*sandbox(_image)? = ' | xargs)"
 echo "holds=$(apt-mark showhold | sort | xargs)"
 echo "inrelease=$(ls /var/lib/apt/lists/ | grep -c 'core:_stable:_v1.36_deb_InRelease$')"
 echo "unauthenticated=$(cat /etc/apt/sources.list.d/* /etc/apt/apt.conf.d/* /var/log/k8sgen/bootstrap.log 2>/dev/null | grep -ci -e 'trusted=yes' -e 'allow-unauthenticated' -e 'AllowInsecureRepositories')"
@@ -392,7 +394,8 @@ fn nodes_boot_from_a_config_drive_through_the_kubernetes_step() {
     let built = Command::new("bash")
         .arg(root().join("tests/vm/build-mirror.sh"))
         .arg(&mirror)
-        .args(["1.36.4", "1.36.4-1.1"])
+        // Two revisions, as pkgs.k8s.io has published: nodes must take the highest.
+        .args(["1.36.4", "1.36.4-1.1", "1.36.4-2.1"])
         .output()
         .unwrap();
     assert!(
@@ -645,8 +648,19 @@ fn nodes_boot_from_a_config_drive_through_the_kubernetes_step() {
                 format!("{node}: sources `{}`", get("sources")),
             );
             check(
-                get("versions") == "kubeadm=1.36.4-1.1 kubectl=1.36.4-1.1 kubelet=1.36.4-1.1",
+                get("versions")
+                    == "cri-tools=1.36.0-1.1 kubeadm=1.36.4-2.1 kubectl=1.36.4-2.1 kubelet=1.36.4-2.1",
                 format!("{node}: versions `{}`", get("versions")),
+            );
+            check(
+                get("crictl") == "crictl version v1.36.0",
+                format!("{node}: crictl `{}`", get("crictl")),
+            );
+            // The runtime step gave the image's containerd (Debian's 1.6, default pause 3.6)
+            // kubeadm's pause, and containerd itself reads it back.
+            check(
+                get("sandbox") == "sandbox_image = registry.k8s.io/pause:3.10.2",
+                format!("{node}: containerd sandbox image `{}`", get("sandbox")),
             );
             check(
                 get("holds") == "kubeadm kubectl kubelet",

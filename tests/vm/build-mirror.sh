@@ -9,31 +9,36 @@
 # real binaries cannot be fetched on this machine. What the test proves with them is the
 # node's apt path: key, signature, pinning, holds, the dpkg lock.
 #
-# Usage: build-mirror.sh OUTDIR KUBE_VERSION DEB_VERSION   (e.g. out 1.36.4 1.36.4-1.1)
+# Usage: build-mirror.sh OUTDIR KUBE_VERSION DEB_VERSION...   (e.g. out 1.36.4 1.36.4-1.1 1.36.4-2.1)
+# Several revisions of the version are all published, as pkgs.k8s.io has done.
 # Needs gpg, dpkg-deb, apt-ftparchive (apt-utils).
 set -euo pipefail
-out=${1:?usage: build-mirror.sh OUTDIR KUBE_VERSION DEB_VERSION}
+out=${1:?usage: build-mirror.sh OUTDIR KUBE_VERSION DEB_VERSION...}
 kube=${2:?}
-deb=${3:?}
+debs=("${@:3}")
+[ "${#debs[@]}" -gt 0 ] || { echo "build-mirror.sh: no DEB_VERSION" >&2; exit 2; }
 minor=v$(echo "$kube" | cut -d. -f1,2)
 repo="$out/core:/stable:/$minor/deb"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$repo"
 
-for name in kubelet kubeadm kubectl; do
-  pkg="$work/$name"
+for deb in "${debs[@]}"; do
+for name in kubelet kubeadm kubectl cri-tools; do
+  pkg="$work/$name-$deb"
   mkdir -p "$pkg/DEBIAN" "$pkg/usr/bin"
+  version=$deb bin=$name
   case $name in
     kubelet) say="Kubernetes v$kube" ;;
     kubeadm) say="v$kube" ;;
     kubectl) say="Client Version: v$kube" ;;
+    cri-tools) say="crictl version v${kube%.*}.0" version="${kube%.*}.0-1.1" bin=crictl ;;
   esac
-  printf '#!/bin/sh\n# k8sgen VM test package: prints its version only.\necho "%s"\n' "$say" >"$pkg/usr/bin/$name"
-  chmod 0755 "$pkg/usr/bin/$name"
+  printf '#!/bin/sh\n# k8sgen VM test package: prints its version only.\necho "%s"\n' "$say" >"$pkg/usr/bin/$bin"
+  chmod 0755 "$pkg/usr/bin/$bin"
   cat >"$pkg/DEBIAN/control" <<CONTROL
 Package: $name
-Version: $deb
+Version: $version
 Architecture: amd64
 Maintainer: k8sgen tests <tests@k8sgen.invalid>
 Section: admin
@@ -42,7 +47,8 @@ Description: k8sgen VM test package standing in for $name $kube
  Test package only: its $name prints the version and does nothing else. The real
  Kubernetes binaries cannot be fetched on the machine that runs k8sgen's tests.
 CONTROL
-  dpkg-deb --root-owner-group -Zgzip --build "$pkg" "$repo/${name}_${deb}_amd64.deb" >/dev/null
+  dpkg-deb --root-owner-group -Zgzip --build "$pkg" "$repo/${name}_${version}_amd64.deb" >/dev/null
+done
 done
 
 export GNUPGHOME="$work/gnupg"
