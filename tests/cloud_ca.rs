@@ -105,7 +105,12 @@ fn the_masters_trust_the_cloud_ca_and_nothing_else_changes() {
             cloud_ca(),
             "the fixture's PEM is plain already: kept as it is"
         );
-        // cloud.conf: `ca-file` in [Global], right after the region.
+        if after_bundle.role != Role::Init {
+            assert_eq!(before, after, "{node}: the CA file is all that changes");
+            continue;
+        }
+        // cloud.conf (the init master's, made into the Secret OCCM reads): `ca-file` in
+        // [Global], right after the region.
         let conf = &after["/etc/kubernetes/cloud.conf"];
         assert_eq!(conf.0, 0o600);
         let global = conf.1.split("\n\n").next().unwrap();
@@ -122,25 +127,30 @@ fn the_masters_trust_the_cloud_ca_and_nothing_else_changes() {
             before["/etc/kubernetes/cloud.conf"].1,
             "cloud.conf gains the one line"
         );
-        // The OCCM pod mounts the file read-only at the same path.
-        let manifest = "/etc/kubernetes/k8sgen/openstack-cloud-controller-manager.yaml";
-        let pod: Value = serde_saphyr::from_str(&after[manifest].1).unwrap();
-        let old: Value = serde_saphyr::from_str(&before[manifest].1).unwrap();
-        let mounts = pod["spec"]["containers"][0]["volumeMounts"]
-            .as_array()
-            .unwrap();
+        // The OCCM pods (a DaemonSet on the masters) mount the file read-only at the same path.
+        let manifest = "/etc/kubernetes/k8sgen/addons/openstack-cloud-controller-manager.yaml";
+        let daemonset = |text: &str| -> Value {
+            let docs: Vec<Value> = serde_saphyr::from_multiple(text).unwrap();
+            docs.into_iter().find(|d| d["kind"] == "DaemonSet").unwrap()
+        };
+        let ds = daemonset(&after[manifest].1);
+        let old = daemonset(&before[manifest].1);
+        let pod = &ds["spec"]["template"]["spec"];
+        let old_pod = &old["spec"]["template"]["spec"];
+        let mounts = pod["containers"][0]["volumeMounts"].as_array().unwrap();
         assert_eq!(
             mounts.last().unwrap(),
             &json!({"name": "cloud-ca", "mountPath": CA_PATH, "readOnly": true})
         );
-        let volumes = pod["spec"]["volumes"].as_array().unwrap();
+        let volumes = pod["volumes"].as_array().unwrap();
         assert_eq!(
             volumes.last().unwrap(),
             &json!({"name": "cloud-ca", "hostPath": {"path": CA_PATH, "type": "File"}})
         );
-        // And it is still a Pod as Kubernetes 1.36 reads it.
-        let typed: k8s_openapi::api::core::v1::Pod = serde_json::from_value(pod.clone()).unwrap();
-        let typed = typed.spec.unwrap();
+        // And it is still a DaemonSet as Kubernetes 1.36 reads it.
+        let typed: k8s_openapi::api::apps::v1::DaemonSet =
+            serde_json::from_value(ds.clone()).unwrap();
+        let typed = typed.spec.unwrap().template.spec.unwrap();
         let host = typed.volumes.unwrap().pop().unwrap().host_path.unwrap();
         assert_eq!(
             (host.path.as_str(), host.type_.as_deref()),
@@ -148,7 +158,7 @@ fn the_masters_trust_the_cloud_ca_and_nothing_else_changes() {
         );
         assert_eq!(
             mounts.len(),
-            old["spec"]["containers"][0]["volumeMounts"]
+            old_pod["containers"][0]["volumeMounts"]
                 .as_array()
                 .unwrap()
                 .len()
@@ -156,7 +166,7 @@ fn the_masters_trust_the_cloud_ca_and_nothing_else_changes() {
         );
         assert_eq!(
             volumes.len(),
-            old["spec"]["volumes"].as_array().unwrap().len() + 1
+            old_pod["volumes"].as_array().unwrap().len() + 1
         );
         for changed in ["/etc/kubernetes/cloud.conf", manifest] {
             after.remove(changed);
@@ -164,9 +174,19 @@ fn the_masters_trust_the_cloud_ca_and_nothing_else_changes() {
         }
         assert_eq!(before, after, "no other file of {node} changes");
     }
-    // The masters are the ones with cloud.conf.
+    // The masters are the ones with the CA, the init master the one with cloud.conf.
     let masters = ca.bundles.iter().filter(|b| b.role != Role::Worker).count();
     assert_eq!(masters, 3);
+    let with_conf = ca
+        .bundles
+        .iter()
+        .filter(|b| {
+            b.files
+                .iter()
+                .any(|f| f.path == "/etc/kubernetes/cloud.conf")
+        })
+        .count();
+    assert_eq!(with_conf, 1);
 }
 
 /// The bytes depend on the certificates only: comments, CRLF and text around the blocks are

@@ -94,7 +94,6 @@ fn every_document_matches_its_upstream_type() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     for want in [
         "DaemonSet",
-        "Pod",
         "ClusterRole",
         "InitConfiguration",
         "ClusterConfiguration",
@@ -114,9 +113,10 @@ fn a_misspelled_field_fails_both_checks() {
         .iter()
         .find(|f| f.path.ends_with("openstack-cloud-controller-manager.yaml"))
         .unwrap();
-    let mut pod: Value = serde_saphyr::from_str(&occm.content).unwrap();
-    pod["spec"]["hostNetwrok"] = Value::Bool(true);
-    let err = check_manifest(&pod).unwrap_err();
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&occm.content).unwrap();
+    let mut ds = docs.into_iter().find(|d| d["kind"] == "DaemonSet").unwrap();
+    ds["spec"]["template"]["spec"]["hostNetwrok"] = Value::Bool(true);
+    let err = check_manifest(&ds).unwrap_err();
     assert!(err.contains("hostNetwrok"), "{err}");
 
     let kubeadm = init
@@ -159,4 +159,136 @@ fn every_supported_minor_passes_the_typed_checks() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// OCCM the upstream way (cloud-provider-openstack `manifests/controller-manager/` v1.36.0):
+/// a DaemonSet on the masters with its own ServiceAccount and per-controller credentials,
+/// cloud.conf from the Secret the init master makes, the API through the node-local load
+/// balancer, RBAC (auth-delegator included) before the DaemonSet in the one file applied;
+/// no client certificate of its own anywhere, and kubelet-finalize on every master.
+#[test]
+fn occm_runs_as_a_daemonset_with_service_account_credentials() {
+    let (compiled, _) = compile_profile("openstack-ha", false);
+    let plan = &compiled.plan;
+    let init = &compiled.bundles[0];
+    let file = init
+        .files
+        .iter()
+        .find(|f| f.path == "/etc/kubernetes/k8sgen/addons/openstack-cloud-controller-manager.yaml")
+        .unwrap();
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&file.content).unwrap();
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"ServiceAccount"));
+    assert_eq!(kinds.last(), Some(&"DaemonSet"), "RBAC first: {kinds:?}");
+    let delegator = docs
+        .iter()
+        .find(|d| d["roleRef"]["name"] == "system:auth-delegator")
+        .expect("a system:auth-delegator binding");
+    assert_eq!(delegator["subjects"][0]["name"], "cloud-controller-manager");
+    let ds = docs.last().unwrap();
+    let pod = &ds["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "cloud-controller-manager");
+    assert_eq!(pod["hostNetwork"], true);
+    assert_eq!(
+        pod["nodeSelector"]["node-role.kubernetes.io/control-plane"],
+        ""
+    );
+    let tolerated: Vec<&str> = pod["tolerations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["key"].as_str().unwrap())
+        .collect();
+    for key in [
+        "node.cloudprovider.kubernetes.io/uninitialized",
+        "node-role.kubernetes.io/control-plane",
+    ] {
+        assert!(
+            tolerated.contains(&key),
+            "{key} not tolerated: {tolerated:?}"
+        );
+    }
+    let container = &pod["containers"][0];
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    for arg in [
+        "--use-service-account-credentials=true",
+        "--cloud-config=/etc/config/cloud.conf",
+    ] {
+        assert!(args.contains(&arg), "{args:?}");
+    }
+    assert!(
+        !args.iter().any(|a| a.starts_with("--kubeconfig")),
+        "{args:?}"
+    );
+    let env: Vec<(String, String)> = container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().into(),
+                e["value"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let (host, port) = plan.control_plane_endpoint.rsplit_once(':').unwrap();
+    assert_eq!(
+        env,
+        [
+            ("KUBERNETES_SERVICE_HOST".into(), host.into()),
+            ("KUBERNETES_SERVICE_PORT".into(), port.into())
+        ]
+    );
+    assert!(pod["volumes"].as_array().unwrap().contains(
+        &serde_json::json!({"name": "cloud-config", "secret": {"secretName": "cloud-config"}})
+    ));
+    // The init master makes that Secret from its cloud.conf before applying the add-ons.
+    let script = &init
+        .files
+        .iter()
+        .find(|f| f.path == plan.platform.script_path)
+        .unwrap()
+        .content;
+    let secret = script
+        .find("create secret generic cloud-config")
+        .expect("the Secret is made");
+    let apply = script
+        .find("kubectl apply --server-side --force-conflicts -f /etc/kubernetes/k8sgen/addons/")
+        .unwrap();
+    assert!(secret < apply);
+    for b in &compiled.bundles {
+        assert!(
+            b.files
+                .iter()
+                .all(|f| !f.path.contains("cloud-controller-manager.conf")
+                    && !f.content.contains("kubeadm kubeconfig user")),
+            "{}: OCCM has a certificate of its own",
+            b.node
+        );
+        let script = &b
+            .files
+            .iter()
+            .find(|f| f.path == plan.platform.script_path)
+            .unwrap()
+            .content;
+        assert_eq!(
+            script.contains("kubeadm init phase kubelet-finalize all"),
+            b.role != k8sgen::plan::Role::Worker,
+            "{}: kubelet-finalize on every master and no worker",
+            b.node
+        );
+        assert_eq!(
+            b.files
+                .iter()
+                .any(|f| f.path == "/etc/kubernetes/cloud.conf"),
+            b.role == k8sgen::plan::Role::Init,
+            "{}: only the init master holds the credential",
+            b.node
+        );
+    }
 }

@@ -1,12 +1,10 @@
-//! Kubernetes manifests the masters carry: kube-router (CNI, BGP, network policy, service
-//! proxy) and the OpenStack cloud-controller-manager (static pod + RBAC). Structured values,
-//! serialized; names and flags from reference §6 and §7.
+//! kube-router's manifests (CNI, BGP, network policy, service proxy), which the init master
+//! applies. Structured values, serialized; names and flags from reference §6. OCCM's are in
+//! `occm`.
 
 use super::kubeadm::{multi_doc, to_yaml};
 use crate::plan::Plan;
 use serde_json::{Value, json};
-
-pub(super) const OCCM_USER: &str = "system:cloud-controller-manager";
 
 /// Everything kube-router needs, applied once by the init master.
 pub(super) fn kube_router(plan: &Plan) -> String {
@@ -111,9 +109,13 @@ fn kube_router_daemonset(plan: &Plan, labels: &Value) -> Value {
                     "initContainers": [{
                         "name": "install-cni",
                         "image": plan.kube_router_image,
+                        // Only when absent: kube-router adds the node's pod CIDR to the file at
+                        // each start, and a copy at every restart would undo that, for a moment
+                        // in which the CNI has no subnet.
                         "command": ["/bin/sh", "-c",
-                            "set -e; cp /etc/kube-router/cni-conf.json /etc/cni/net.d/.10-kuberouter.tmp; \
-                             mv /etc/cni/net.d/.10-kuberouter.tmp /etc/cni/net.d/10-kuberouter.conflist"],
+                            "set -e; f=/etc/cni/net.d/10-kuberouter.conflist; [ -f \"$f\" ] && exit 0; \
+                             cp /etc/kube-router/cni-conf.json /etc/cni/net.d/.10-kuberouter.tmp; \
+                             mv /etc/cni/net.d/.10-kuberouter.tmp \"$f\""],
                         "volumeMounts": [mount("cni-conf-dir", "/etc/cni/net.d", false),
                                          mount("kube-router-cfg", "/etc/kube-router", true)],
                     }],
@@ -150,101 +152,4 @@ fn kube_router_daemonset(plan: &Plan, labels: &Value) -> Value {
             },
         },
     })
-}
-
-/// RBAC for OCCM's own client identity (a certificate minted on each master).
-pub(super) fn occm_rbac() -> String {
-    let all = json!(["*"]);
-    let role = json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-        "metadata": {"name": OCCM_USER},
-        "rules": [
-            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]},
-            {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch", "update"]},
-            {"apiGroups": [""], "resources": ["nodes"], "verbs": all},
-            {"apiGroups": [""], "resources": ["nodes/status"], "verbs": ["patch"]},
-            {"apiGroups": [""], "resources": ["services"], "verbs": ["list", "patch", "update", "watch"]},
-            {"apiGroups": [""], "resources": ["services/status"], "verbs": ["patch"]},
-            {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["create", "get"]},
-            {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
-            {"apiGroups": [""], "resources": ["persistentvolumes"], "verbs": all},
-            {"apiGroups": [""], "resources": ["endpoints"], "verbs": ["create", "get", "list", "watch", "update"]},
-            {"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["get", "list", "watch"]},
-        ],
-    });
-    let user =
-        json!([{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": OCCM_USER}]);
-    let binding = json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-        "metadata": {"name": OCCM_USER},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": OCCM_USER},
-        "subjects": user,
-    });
-    // Delegated authentication of its secure port reads this ConfigMap-backed role.
-    let auth_reader = json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-        "metadata": {"name": "k8sgen:cloud-controller-manager:auth-reader", "namespace": "kube-system"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                    "name": "extension-apiserver-authentication-reader"},
-        "subjects": user,
-    });
-    multi_doc(&[role, binding, auth_reader])
-}
-
-/// OCCM as a static pod: static pods cannot mount Secrets, so cloud.conf and the kubeconfig
-/// come from hostPath files (root-only, hence `runAsUser: 0`); so does the cloud's CA bundle
-/// when the spec gives one, at the path cloud.conf's `ca-file` names.
-pub(super) fn occm_static_pod(plan: &Plan) -> String {
-    let kubeconfig = "/etc/kubernetes/cloud-controller-manager.conf";
-    let file =
-        |name: &str, path: &str| json!({"name": name, "hostPath": {"path": path, "type": "File"}});
-    let mut pod: Value = json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "openstack-cloud-controller-manager", "namespace": "kube-system",
-                     "labels": {"component": "openstack-cloud-controller-manager", "tier": "control-plane"}},
-        "spec": {
-            "hostNetwork": true,
-            "priorityClassName": "system-node-critical",
-            "securityContext": {"runAsUser": 0},
-            "containers": [{
-                "name": "openstack-cloud-controller-manager",
-                "image": plan.occm_image,
-                "command": ["/bin/openstack-cloud-controller-manager"],
-                "args": [
-                    "--v=1",
-                    "--cloud-provider=openstack",
-                    "--cloud-config=/etc/kubernetes/cloud.conf",
-                    format!("--cluster-name={}", plan.cluster_name),
-                    format!("--kubeconfig={kubeconfig}"),
-                    format!("--authentication-kubeconfig={kubeconfig}"),
-                    format!("--authorization-kubeconfig={kubeconfig}"),
-                    "--use-service-account-credentials=false",
-                    "--leader-elect=true",
-                    "--bind-address=127.0.0.1",
-                ],
-                "resources": {"requests": {"cpu": "200m"}},
-                "volumeMounts": [
-                    {"name": "cloud-config", "mountPath": "/etc/kubernetes/cloud.conf", "readOnly": true},
-                    {"name": "kubeconfig", "mountPath": kubeconfig, "readOnly": true},
-                    {"name": "ca-certs", "mountPath": "/etc/ssl/certs", "readOnly": true},
-                ],
-            }],
-            "volumes": [
-                file("cloud-config", "/etc/kubernetes/cloud.conf"),
-                file("kubeconfig", kubeconfig),
-                {"name": "ca-certs", "hostPath": {"path": "/etc/ssl/certs", "type": "DirectoryOrCreate"}},
-            ],
-        },
-    });
-    if plan.openstack.ca_pem.is_some() {
-        let ca = super::master::CLOUD_CA;
-        let spec = &mut pod["spec"];
-        if let Some(mounts) = spec["containers"][0]["volumeMounts"].as_array_mut() {
-            mounts.push(json!({"name": "cloud-ca", "mountPath": ca, "readOnly": true}));
-        }
-        if let Some(volumes) = spec["volumes"].as_array_mut() {
-            volumes.push(file("cloud-ca", ca));
-        }
-    }
-    to_yaml(&pod)
 }

@@ -1,11 +1,12 @@
 //! Control-plane nodes. Every master gets the shared CAs (kubeadm mints its own leaves from
 //! them), its own etcd member certificates, the etcd client certificates, the kubeadm config,
-//! the etcd unit, cloud.conf (and the cloud's CA, when the spec gives one) and the OCCM static
-//! pod. The init master alone also carries the bootstrap token and the cluster add-ons, and
-//! runs the cluster-wide phases.
+//! the etcd unit and the cloud's CA for OCCM (when the spec gives one). The init master alone
+//! also carries the bootstrap token, cloud.conf (the OpenStack credential, which it turns into
+//! the Secret OCCM and Cinder CSI read) and the cluster add-ons, and runs the cluster-wide
+//! phases.
 
 use super::script::Step;
-use super::{Builder, BundleError, kubeadm, manifests};
+use super::{Builder, BundleError, kubeadm, manifests, occm};
 use crate::catalog::BootStep;
 use crate::pki::{CertKey, Secrets};
 use crate::plan::{self, NodePlan, Plan, Role};
@@ -46,26 +47,25 @@ pub(super) fn build(
         kubeadm::master_config(plan, node, token.as_ref()),
     );
     etcd_unit(b, plan, node)?;
-    cloud_conf(b, plan)?;
-    b.file(
-        "/etc/kubernetes/k8sgen/openstack-cloud-controller-manager.yaml",
-        0o600,
-        manifests::occm_static_pod(plan),
-    );
+    if let Some(pem) = &plan.openstack.ca_pem {
+        b.file(CLOUD_CA, 0o644, pem.as_str());
+    }
 
     b.step(Step::new(BootStep::Etcd, 1800, 1, json!({}))?);
     super::common::kubernetes(b, plan)?;
     b.step(Step::new(BootStep::ControlPlane, 1800, 2, json!({}))?);
     if init {
+        cloud_conf(b, plan)?;
+        // `kubectl apply -f DIR` takes the files in name order.
         b.file(
             "/etc/kubernetes/k8sgen/addons/kube-router.yaml",
             0o644,
             manifests::kube_router(plan),
         );
         b.file(
-            "/etc/kubernetes/k8sgen/addons/occm-rbac.yaml",
+            "/etc/kubernetes/k8sgen/addons/openstack-cloud-controller-manager.yaml",
             0o644,
-            manifests::occm_rbac(),
+            occm::manifests(plan),
         );
         b.step(Step::new(BootStep::ClusterAddons, 900, 3, json!({}))?);
     }
@@ -133,13 +133,10 @@ fn etcd_unit(b: &mut Builder, plan: &Plan, node: &NodePlan) -> Result<(), Bundle
     Ok(())
 }
 
-/// OCCM's cloud.conf, and the cloud's CA bundle when the spec gives one; an unset credential
-/// variable leaves a visible placeholder.
+/// OCCM's cloud.conf, from which the cluster-addons step makes the Secret
+/// `kube-system/cloud-config`; an unset credential variable leaves a visible placeholder.
 fn cloud_conf(b: &mut Builder, plan: &Plan) -> Result<(), BundleError> {
     let os = &plan.openstack;
-    if let Some(pem) = &os.ca_pem {
-        b.file(CLOUD_CA, 0o644, pem.as_str());
-    }
     let placeholder = |var: &str| format!("UNSET-{var}");
     b.secret_file(
         "/etc/kubernetes/cloud.conf",

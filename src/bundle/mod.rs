@@ -11,6 +11,7 @@ mod kubeadm;
 mod kubeconfig;
 mod manifests;
 mod master;
+mod occm;
 mod script;
 mod worker;
 

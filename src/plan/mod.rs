@@ -306,10 +306,11 @@ fn secrets_by_role() -> BTreeMap<Role, Vec<&'static str>> {
         "own etcd server and peer keys",
         "apiserver-etcd-client key",
         "etcd healthcheck-client key",
-        "OpenStack application credential (cloud.conf)",
     ];
     let mut init: Vec<&'static str> = master.to_vec();
     init.push("bootstrap token");
+    // Made into the Secret OCCM and Cinder CSI read; the other masters need no copy.
+    init.push("OpenStack application credential (cloud.conf)");
     BTreeMap::from([
         (Role::Init, init),
         (Role::ControlPlane, master.to_vec()),
