@@ -98,6 +98,8 @@ fn a_worker_waits_for_the_token_signature_and_resets_a_partial_join() {
          case \"$1\" in\n\
            reset) rm -rf \"$k/pki\" \"$k/bootstrap-kubelet.conf\" \"$k/kubelet.conf\" ;;\n\
            join)\n\
+             [ -e \"$k/k8sgen/kubeadm-join.yaml\" ] || { echo \"no join config\" >&2; exit 1; }\n\
+             [ -e \"$ROOT/join-fails\" ] && { echo \"[discovery] timed out\" >&2; exit 1; }\n\
              for f in \"$k/pki/ca.crt\" \"$k/bootstrap-kubelet.conf\"; do\n\
                [ -e \"$f\" ] && { echo \"[preflight] FileAvailable: $f already exists\" >&2; exit 1; }\n\
              done\n\
@@ -105,14 +107,26 @@ fn a_worker_waits_for_the_token_signature_and_resets_a_partial_join() {
          esac",
     );
     let step = rooted(&shell_function(&script, "step_join"));
-    let out = run(
-        r,
-        &[("LB_PORT", "7443")],
-        &format!(
-            "{}\n{step}\nstep_join",
-            shell_function(&script, "retry_until")
-        ),
-    );
+    let join = || {
+        run(
+            r,
+            &[("LB_PORT", "7443")],
+            &format!(
+                "{}\n{step}\nstep_join",
+                shell_function(&script, "retry_until")
+            ),
+        )
+    };
+    // A join that fails keeps the join configuration for the next attempt.
+    write(r, "/join-fails", "");
+    let out = join();
+    assert!(!out.status.success(), "{}", output_text(&out));
+    assert!(r.join("etc/kubernetes/k8sgen/kubeadm-join.yaml").exists());
+    std::fs::remove_file(r.join("join-fails")).unwrap();
+    std::fs::remove_file(r.join("kubeadm.log")).unwrap();
+    write(r, "/etc/kubernetes/pki/ca.crt", "ca");
+    write(r, "/etc/kubernetes/bootstrap-kubelet.conf", "bootstrap");
+    let out = join();
     assert!(out.status.success(), "{}", output_text(&out));
     let calls: u32 = std::fs::read_to_string(r.join("curl.count"))
         .unwrap()
@@ -129,8 +143,9 @@ fn a_worker_waits_for_the_token_signature_and_resets_a_partial_join() {
     assert_eq!(lines[0], "reset -f");
     assert!(lines[1].starts_with("join --config "), "{log}");
     assert!(r.join("etc/kubernetes/kubelet.conf").exists());
-    // The files the node needs to join again survive the reset.
-    assert!(r.join("etc/kubernetes/k8sgen/kubeadm-join.yaml").exists());
+    // The join configuration survived the reset (the stub's join needs it); once joined,
+    // the bootstrap token in it is removed from the node.
+    assert!(!r.join("etc/kubernetes/k8sgen/kubeadm-join.yaml").exists());
     assert!(r.join("etc/k8sgen/ca.crt").exists());
 }
 
@@ -245,11 +260,13 @@ fn shell_function_takes_the_definition_only() {
 }
 
 /// The runtime step's `set_sandbox_image` makes containerd's sandbox image kubeadm's pause
-/// for the version, in both config layouts. The 1.x layout is read back by the real
-/// containerd (Debian's 1.6, whose own default says `pause:3.6`): its default config, one
-/// with the CRI table but no key, and one with neither. The 2.x layout (no containerd 2
-/// here) is read back by Python's TOML parser, where containerd 2 reads it
-/// (`plugins.'io.containerd.cri.v1.images'.pinned_images.sandbox`, containerd docs/cri/config.md).
+/// for the version, in both config layouts. The 1.x layout (config version 2) is read back
+/// by the real containerd (Debian's 1.6, whose own default says `pause:3.6`), as the function
+/// itself does: its default config, one with the CRI table (indented, as containerd writes
+/// it) but no key, and one with neither. containerd 2's layout (version 3 and later) cannot
+/// be loaded by 1.6: there a stand-in `containerd` prints the file for the function's own
+/// check, and Python's TOML parser reads the key where containerd 2 reads it
+/// (`plugins.'io.containerd.cri.v1.images'.pinned_images.sandbox`, cri `sandbox_run.go`).
 #[test]
 fn the_sandbox_image_is_kubeadms_pause_in_either_containerd_layout() {
     common::require("containerd");
@@ -261,16 +278,25 @@ fn the_sandbox_image_is_kubeadms_pause_in_either_containerd_layout() {
     );
     let function = common::shell_function(&script, "set_sandbox_image");
     let dir = tempfile::tempdir().unwrap();
-    let set = |name: &str, config: &str| -> String {
+    let stand_in = dir.path().join("containerd-2");
+    std::fs::create_dir_all(stand_in.join("bin")).unwrap();
+    stub(
+        &stand_in.join("bin"),
+        "containerd",
+        "[ \"$1 $3 $4\" = \"--config config dump\" ] && exec cat \"$2\"; exit 2",
+    );
+    let set = |name: &str, config: &str, root: &Path| -> (bool, String) {
         let file = dir.path().join(name);
         std::fs::write(&file, config).unwrap();
         let out = run(
-            dir.path(),
+            root,
             &[],
             &format!("{function}\nset_sandbox_image {} {pause}", file.display()),
         );
-        assert!(out.status.success(), "{name}: {}", output_text(&out));
-        std::fs::read_to_string(&file).unwrap()
+        (
+            out.status.success(),
+            std::fs::read_to_string(&file).unwrap(),
+        )
     };
     let dump = |name: &str| -> String {
         let out = Command::new("containerd")
@@ -294,11 +320,12 @@ fn the_sandbox_image_is_kubeadms_pause_in_either_containerd_layout() {
         ("default.toml", default.as_str()),
         (
             "cri-table.toml",
-            "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  enable_selinux = false\n",
+            "version = 2\n\n[plugins]\n\n  [plugins.\"io.containerd.grpc.v1.cri\"]\n    enable_selinux = false\n",
         ),
         ("bare.toml", "version = 2\n"),
     ] {
-        set(name, config);
+        let (ok, _) = set(name, config, dir.path());
+        assert!(ok, "{name}");
         let dumped = dump(name);
         assert_eq!(dumped.matches(&wanted).count(), 1, "{name}:\n{dumped}");
         assert!(!dumped.contains("pause:3.6"), "{name}");
@@ -317,12 +344,82 @@ fn the_sandbox_image_is_kubeadms_pause_in_either_containerd_layout() {
         assert!(out.status.success(), "{name}: {}", output_text(&out));
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     };
-    // containerd 2's default has the key, single-quoted.
-    set(
-        "v3-default.toml",
-        "version = 3\n\n[plugins]\n  [plugins.'io.containerd.cri.v1.images']\n    snapshotter = 'overlayfs'\n\n    [plugins.'io.containerd.cri.v1.images'.pinned_images]\n      sandbox = 'registry.k8s.io/pause:3.10'\n\n  [plugins.'io.containerd.cri.v1.runtime']\n    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]\n      sandboxer = 'podsandbox'\n",
+    for (name, config) in [
+        // containerd 2's default has the key, single-quoted.
+        (
+            "v3-default.toml",
+            "version = 3\n\n[plugins]\n  [plugins.'io.containerd.cri.v1.images']\n    snapshotter = 'overlayfs'\n\n    [plugins.'io.containerd.cri.v1.images'.pinned_images]\n      sandbox = 'registry.k8s.io/pause:3.10'\n\n  [plugins.'io.containerd.cri.v1.runtime']\n    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]\n      sandboxer = 'podsandbox'\n",
+        ),
+        ("v3-bare.toml", "version = 3\n"),
+        // containerd 2.3 writes version 4.
+        ("v4-bare.toml", "version = 4\n"),
+        // The table exists without the key: it must not be defined twice.
+        (
+            "v3-pinned-table.toml",
+            "version = 3\n\n[plugins]\n  [plugins.'io.containerd.cri.v1.images'.pinned_images]\n    pause = 'x'\n",
+        ),
+    ] {
+        let (ok, text) = set(name, config, &stand_in);
+        assert!(ok, "{name}:\n{text}");
+        assert_eq!(read_v3(name), pause, "{name}:\n{text}");
+    }
+    // A file containerd cannot load fails the step, even when it names the image.
+    let (ok, _) = set(
+        "duplicate.toml",
+        "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"x\"\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  enable_selinux = false\n",
+        dir.path(),
     );
-    assert_eq!(read_v3("v3-default.toml"), pause);
-    set("v3-bare.toml", "version = 3\n");
-    assert_eq!(read_v3("v3-bare.toml"), pause);
+    assert!(!ok, "a duplicated table passed");
+}
+
+/// kube-router's `install-cni` init container, run by sh as the container would (paths moved
+/// under a temporary directory): it installs the CNI configuration when there is none and
+/// leaves an existing one alone, since kube-router adds the node's pod CIDR to it at each
+/// start and a copy at every restart would take the subnet away again.
+#[test]
+fn install_cni_writes_the_cni_configuration_only_once() {
+    let (compiled, _) = common::compile_profile("openstack-ha", false);
+    let addons = compiled.bundles[0]
+        .files
+        .iter()
+        .find(|f| f.path == "/etc/kubernetes/k8sgen/addons/kube-router.yaml")
+        .unwrap();
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&addons.content).unwrap();
+    let ds = docs.iter().find(|d| d["kind"] == "DaemonSet").unwrap();
+    let init = &ds["spec"]["template"]["spec"]["initContainers"][0];
+    assert_eq!(init["name"], "install-cni");
+    let command: Vec<&str> = init["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(&command[..2], ["/bin/sh", "-c"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (net_d, cfg) = (dir.path().join("net.d"), dir.path().join("kube-router"));
+    std::fs::create_dir_all(&net_d).unwrap();
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(cfg.join("cni-conf.json"), "{\"from\": \"configmap\"}\n").unwrap();
+    let script = command[2]
+        .replace("/etc/cni/net.d", net_d.to_str().unwrap())
+        .replace("/etc/kube-router", cfg.to_str().unwrap());
+    let install = || {
+        let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+        assert!(out.status.success(), "{}", output_text(&out));
+    };
+    let conflist = net_d.join("10-kuberouter.conflist");
+    install();
+    assert_eq!(
+        std::fs::read_to_string(&conflist).unwrap(),
+        "{\"from\": \"configmap\"}\n"
+    );
+    let with_subnet = "{\"from\": \"configmap\", \"subnet\": \"10.244.1.0/24\"}\n";
+    std::fs::write(&conflist, with_subnet).unwrap();
+    install();
+    assert_eq!(std::fs::read_to_string(&conflist).unwrap(), with_subnet);
+    assert_eq!(
+        std::fs::read_dir(&net_d).unwrap().count(),
+        1,
+        "no temporary left"
+    );
 }
