@@ -373,9 +373,10 @@ fn the_sandbox_image_is_kubeadms_pause_in_either_containerd_layout() {
 }
 
 /// kube-router's `install-cni` init container, run by sh as the container would (paths moved
-/// under a temporary directory): it installs the CNI configuration when there is none and
-/// leaves an existing one alone, since kube-router adds the node's pod CIDR to it at each
-/// start and a copy at every restart would take the subnet away again.
+/// under a temporary directory): it installs the CNI configuration when there is none, leaves
+/// an existing one alone (kube-router adds the node's pod CIDR to it at each start, and a copy
+/// at every restart would take the subnet away again), and installs it again only when the
+/// ConfigMap's version changed.
 #[test]
 fn install_cni_writes_the_cni_configuration_only_once() {
     let (compiled, _) = common::compile_profile("openstack-ha", false);
@@ -417,9 +418,21 @@ fn install_cni_writes_the_cni_configuration_only_once() {
     std::fs::write(&conflist, with_subnet).unwrap();
     install();
     assert_eq!(std::fs::read_to_string(&conflist).unwrap(), with_subnet);
+    let mut names: Vec<String> = std::fs::read_dir(&net_d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    // CNI loads only *.conf, *.conflist and *.json: the saved source is not one of them.
     assert_eq!(
-        std::fs::read_dir(&net_d).unwrap().count(),
-        1,
+        names,
+        [".kuberouter-src", "10-kuberouter.conflist"],
         "no temporary left"
+    );
+    std::fs::write(cfg.join("cni-conf.json"), "{\"from\": \"configmap v2\"}\n").unwrap();
+    install();
+    assert_eq!(
+        std::fs::read_to_string(&conflist).unwrap(),
+        "{\"from\": \"configmap v2\"}\n"
     );
 }

@@ -109,13 +109,16 @@ fn kube_router_daemonset(plan: &Plan, labels: &Value) -> Value {
                     "initContainers": [{
                         "name": "install-cni",
                         "image": plan.kube_router_image,
-                        // Only when absent: kube-router adds the node's pod CIDR to the file at
-                        // each start, and a copy at every restart would undo that, for a moment
-                        // in which the CNI has no subnet.
+                        // kube-router adds the node's pod CIDR to the file at each start, so
+                        // it is copied only when missing or when the ConfigMap's version changed
+                        // (kept beside it under a name CNI does not load): a copy at every
+                        // restart would take the subnet away again for a moment.
                         "command": ["/bin/sh", "-c",
-                            "set -e; f=/etc/cni/net.d/10-kuberouter.conflist; [ -f \"$f\" ] && exit 0; \
-                             cp /etc/kube-router/cni-conf.json /etc/cni/net.d/.10-kuberouter.tmp; \
-                             mv /etc/cni/net.d/.10-kuberouter.tmp \"$f\""],
+                            "set -e; src=/etc/kube-router/cni-conf.json; d=/etc/cni/net.d; \
+                             f=$d/10-kuberouter.conflist; seen=$d/.kuberouter-src; \
+                             if [ -f \"$f\" ] && cmp -s \"$src\" \"$seen\"; then exit 0; fi; \
+                             cp \"$src\" $d/.10-kuberouter.tmp; mv $d/.10-kuberouter.tmp \"$f\"; \
+                             cp \"$src\" $d/.kuberouter-src.tmp; mv $d/.kuberouter-src.tmp \"$seen\""],
                         "volumeMounts": [mount("cni-conf-dir", "/etc/cni/net.d", false),
                                          mount("kube-router-cfg", "/etc/kube-router", true)],
                     }],

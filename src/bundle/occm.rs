@@ -1,4 +1,4 @@
-//! The OpenStack cloud-controller-manager the upstream way (cloud-provider-openstack
+//! The OpenStack cloud-controller-manager as upstream deploys it (cloud-provider-openstack
 //! `manifests/controller-manager/` at v1.36.0): a DaemonSet on the control-plane nodes with a
 //! ServiceAccount of its own, per-controller service-account credentials, its RBAC, and
 //! `cloud.conf` from the Secret `kube-system/cloud-config` (key `cloud.conf`), which the init
@@ -44,12 +44,15 @@ fn cluster_role_binding(name: &str, role: &str, subjects: Value) -> Value {
 }
 
 /// Upstream's two ClusterRoles and bindings (`cloud-controller-manager-roles.yaml`,
-/// `-role-bindings.yaml`). With `--use-service-account-credentials` each controller acts as
-/// its own ServiceAccount, which OCCM creates: `cloud-node-controller` is bound here; the
-/// service, route and node-lifecycle controllers' roles and bindings are the API server's
-/// bootstrap policy. Plus what upstream leaves to its Helm chart and `docs/metrics.md`: the
-/// delegated authentication of OCCM's secure port, `system:auth-delegator` (TokenReviews,
-/// SubjectAccessReviews) and the `extension-apiserver-authentication-reader` Role.
+/// `-role-bindings.yaml`). With `--use-service-account-credentials` (which the issue asks for
+/// and upstream's DaemonSet leaves off) each controller acts as a ServiceAccount OCCM creates:
+/// cloud-node and cloud-node-lifecycle as `node-controller`, service as `service-controller`
+/// (route, which needs `[Route] router-id`, as `route-controller`); their roles and bindings
+/// are the API server's bootstrap policy (k8s.io/cloud-provider `app/controllermanager.go`).
+/// `system:cloud-node-controller` is kept as upstream ships it. Plus what upstream leaves to
+/// its Helm chart and `docs/metrics.md`: the delegated authentication of OCCM's secure port,
+/// `system:auth-delegator` (TokenReviews, SubjectAccessReviews), and the
+/// `extension-apiserver-authentication-reader` Role, without which OCCM exits.
 fn rbac() -> Vec<Value> {
     let all = json!(["*"]);
     let manager = json!({
@@ -118,7 +121,7 @@ fn daemonset(plan: &Plan) -> Value {
     let (lb_host, lb_port) = plan
         .control_plane_endpoint
         .rsplit_once(':')
-        .unwrap_or(("127.0.0.1", "6443"));
+        .expect("the plan's control-plane endpoint is HOST:PORT");
     let mut mounts = vec![
         json!({"name": "cloud-config", "mountPath": CLOUD_CONFIG_DIR, "readOnly": true}),
         json!({"name": "ca-certs", "mountPath": "/etc/ssl/certs", "readOnly": true}),
