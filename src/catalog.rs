@@ -29,6 +29,8 @@ pub struct MinorRelease {
     /// sandbox image must be the same, or kubelet and containerd disagree on it.
     pub pause_image: &'static str,
     pub occm_image: &'static str,
+    /// The Cinder CSI driver of the same cloud-provider-openstack release as `occm_image`.
+    pub cinder_csi_image: &'static str,
     /// sha256 of the `kubeadm`, `kubelet`, `kubectl` release binaries (linux/amd64) of
     /// `latest_patch`, for Flatcar, where nothing comes from a package manager.
     pub kubeadm_sha256: Option<&'static str>,
@@ -56,6 +58,7 @@ pub const RELEASES: &[MinorRelease] = &[
         etcd_sha256: Some("ffe840ff9295808e88cce2794a18a5ac87f12a5203c8314d0bf6aa119b41bac5"),
         pause_image: "registry.k8s.io/pause:3.10.1",
         occm_image: "registry.k8s.io/provider-os/openstack-cloud-controller-manager:v1.35.0",
+        cinder_csi_image: "registry.k8s.io/provider-os/cinder-csi-plugin:v1.35.0",
         kubeadm_sha256: Some("1bbc64a2be5b300880ae9330c6bba592ec2a2b8ecb79c527b0c7cc0f44070e5e"),
         kubelet_sha256: Some("6971b9f95e54dbed67a2271abe6e78f8cc2894494649f3cf39e4b25a82dca923"),
         kubectl_sha256: Some("874d5e72dbb819f43cff16bcd1e4f8bac5b7f2361fe1e55049b0a6c676fb0cbf"),
@@ -69,6 +72,7 @@ pub const RELEASES: &[MinorRelease] = &[
         etcd_sha256: Some("ffe840ff9295808e88cce2794a18a5ac87f12a5203c8314d0bf6aa119b41bac5"),
         pause_image: "registry.k8s.io/pause:3.10.2",
         occm_image: "registry.k8s.io/provider-os/openstack-cloud-controller-manager:v1.36.0",
+        cinder_csi_image: "registry.k8s.io/provider-os/cinder-csi-plugin:v1.36.0",
         kubeadm_sha256: Some("10d054585907f2c8bb823c84f6a66b3bd2a474c3d795475f04e9a44f78650fe6"),
         kubelet_sha256: Some("cf2562db46c48ab84cc3791540778ee7fb1a0a008529adbb434723dd02ed8b4b"),
         kubectl_sha256: Some("8b8f088da2dab964f853b38464033b1be15ede2839eca751482357c45abdd05a"),
@@ -83,6 +87,7 @@ pub const RELEASES: &[MinorRelease] = &[
         pause_image: "registry.k8s.io/pause:3.10.2",
         // cloud-provider-openstack has no v1.37 release; v1.36.0 is its newest (2026-05-13).
         occm_image: "registry.k8s.io/provider-os/openstack-cloud-controller-manager:v1.36.0",
+        cinder_csi_image: "registry.k8s.io/provider-os/cinder-csi-plugin:v1.36.0",
         kubeadm_sha256: None,
         kubelet_sha256: None,
         kubectl_sha256: None,
@@ -194,6 +199,16 @@ pub const KUBE_ROUTER_IMAGE: &str = "docker.io/cloudnativelabs/kube-router:v2.11
 pub const CNI_PLUGINS_VERSION: &str = "1.9.1";
 pub const CNI_PLUGINS_SHA256: &str =
     "b98f74a0f8522f0a83867178729c1aa70f2158f90c45a2ca8fa791db1c76b303";
+
+/// The Cinder CSI sidecars, as cloud-provider-openstack v1.36.0 pins them
+/// (`manifests/cinder-csi-plugin/`). The snapshotter is left out: it needs the VolumeSnapshot
+/// CRDs and snapshot controller, which k8sgen does not install.
+pub const CSI_ATTACHER_IMAGE: &str = "registry.k8s.io/sig-storage/csi-attacher:v4.10.0";
+pub const CSI_PROVISIONER_IMAGE: &str = "registry.k8s.io/sig-storage/csi-provisioner:v5.3.0";
+pub const CSI_RESIZER_IMAGE: &str = "registry.k8s.io/sig-storage/csi-resizer:v1.14.0";
+pub const CSI_LIVENESS_PROBE_IMAGE: &str = "registry.k8s.io/sig-storage/livenessprobe:v2.17.0";
+pub const CSI_NODE_REGISTRAR_IMAGE: &str =
+    "registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.15.0";
 
 /// Flatcar has no haproxy package: the node-local API load balancer runs this image through
 /// the containerd that Flatcar ships (tag as pinned by kubespray's download defaults).

@@ -168,7 +168,19 @@ fn the_masters_trust_the_cloud_ca_and_nothing_else_changes() {
             volumes.len(),
             old_pod["volumes"].as_array().unwrap().len() + 1
         );
-        for changed in ["/etc/kubernetes/cloud.conf", manifest] {
+        // Cinder CSI's controller, on the masters too, mounts it the same way.
+        let csi = "/etc/kubernetes/k8sgen/addons/cinder-csi.yaml";
+        let docs: Vec<Value> = serde_saphyr::from_multiple(&after[csi].1).unwrap();
+        let controller = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
+        assert!(
+            controller["spec"]["template"]["spec"]["volumes"]
+                .as_array()
+                .unwrap()
+                .contains(
+                    &json!({"name": "cloud-ca", "hostPath": {"path": CA_PATH, "type": "File"}})
+                )
+        );
+        for changed in ["/etc/kubernetes/cloud.conf", manifest, csi] {
             after.remove(changed);
             before.remove(changed);
         }

@@ -196,6 +196,7 @@ fn an_oversized_config_becomes_a_replace_stub() {
             owner: "root:root".into(),
             content: block.clone(),
             secret: false,
+            packed: false,
         });
     }
     let ud = render::encode(&big, UserDataFormat::Ignition, Options::default());

@@ -7,9 +7,10 @@ mod common;
 mod kubeadm_types;
 
 use common::*;
-use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding};
+use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
 use kubeadm_types::*;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -34,6 +35,9 @@ fn check_manifest(doc: &Value) -> Result<(), String> {
         "RoleBinding" => strict::<RoleBinding>(doc).map(drop),
         "ConfigMap" => strict::<ConfigMap>(doc).map(drop),
         "DaemonSet" => strict::<DaemonSet>(doc).map(drop),
+        "Deployment" => strict::<Deployment>(doc).map(drop),
+        "CSIDriver" => strict::<CSIDriver>(doc).map(drop),
+        "StorageClass" => strict::<StorageClass>(doc).map(drop),
         "Pod" => strict::<Pod>(doc).map(drop),
         other => Err(format!("no type known for kind `{other}`")),
     }
@@ -94,6 +98,9 @@ fn every_document_matches_its_upstream_type() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     for want in [
         "DaemonSet",
+        "Deployment",
+        "CSIDriver",
+        "StorageClass",
         "ClusterRole",
         "InitConfiguration",
         "ClusterConfiguration",
@@ -291,4 +298,146 @@ fn occm_runs_as_a_daemonset_with_service_account_credentials() {
             b.node
         );
     }
+}
+
+/// Cinder CSI (cloud-provider-openstack `manifests/cinder-csi-plugin/` v1.36.0): on by
+/// default, with the OCCM Secret, a default StorageClass that expands and waits for its
+/// consumer, cloud.conf's `[BlockStorage]`; the spec's switch removes all of it.
+#[test]
+fn cinder_csi_is_on_by_default_and_off_by_the_spec() {
+    let addons = "/etc/kubernetes/k8sgen/addons/cinder-csi.yaml";
+    let (compiled, _) = compile_profile("openstack-ha", false);
+    let init = &compiled.bundles[0];
+    let file = init
+        .files
+        .iter()
+        .find(|f| f.path == addons)
+        .expect("Cinder CSI by default");
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&file.content).unwrap();
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    let first_workload = kinds.iter().position(|k| *k == "Deployment").unwrap();
+    assert!(
+        kinds[..first_workload]
+            .iter()
+            .filter(|k| k.contains("Role"))
+            .count()
+            >= 8,
+        "RBAC before the workloads: {kinds:?}"
+    );
+    let class = docs.iter().find(|d| d["kind"] == "StorageClass").unwrap();
+    assert_eq!(class["provisioner"], "cinder.csi.openstack.org");
+    assert_eq!(class["allowVolumeExpansion"], true);
+    assert_eq!(class["volumeBindingMode"], "WaitForFirstConsumer");
+    assert_eq!(
+        class["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"],
+        "true"
+    );
+    assert!(
+        class.get("parameters").is_none(),
+        "the cloud's default volume type"
+    );
+    let images: Vec<String> = docs
+        .iter()
+        .filter(|d| d["kind"] == "Deployment" || d["kind"] == "DaemonSet")
+        .flat_map(|d| {
+            d["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .unwrap()
+                .clone()
+        })
+        .map(|c| c["image"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        images.contains(&compiled.plan.cinder_csi_image),
+        "{images:?}"
+    );
+    assert!(
+        images.iter().all(|i| !i.contains("snapshotter")),
+        "no snapshot CRDs installed"
+    );
+    for d in docs
+        .iter()
+        .filter(|d| d["kind"] == "Deployment" || d["kind"] == "DaemonSet")
+    {
+        let volumes = d["spec"]["template"]["spec"]["volumes"].as_array().unwrap();
+        assert!(volumes.contains(
+            &serde_json::json!({"name": "cloud-config", "secret": {"secretName": "cloud-config"}})
+        ));
+    }
+    // The volumes carry the cluster's name, which `down` lists them by.
+    let controller = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
+    let plugin = controller["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "cinder-csi-plugin")
+        .unwrap();
+    assert!(
+        plugin["env"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"name": "CLUSTER_NAME", "value": "demo"}))
+    );
+    let conf = &init
+        .files
+        .iter()
+        .find(|f| f.path == "/etc/kubernetes/cloud.conf")
+        .unwrap()
+        .content;
+    assert!(
+        conf.ends_with("\n[BlockStorage]\nignore-volume-az = false\n"),
+        "{conf}"
+    );
+
+    // Off: no driver, no StorageClass, no [BlockStorage]; a volume type and the AZ switch
+    // reach the StorageClass and cloud.conf when on.
+    let profile = k8sgen::profiles::find("openstack-ha").unwrap();
+    let compile_with = |edits: &[(&str, &str)]| {
+        let text = common::edit_text(profile.text, edits);
+        let spec = k8sgen::spec::load("openstack-ha", &text).unwrap();
+        let mut bundle = fixture();
+        let clock = fixture_clock(&bundle);
+        k8sgen::compile::compile(
+            &spec,
+            &mut bundle,
+            &|_| None,
+            &clock,
+            &mut k8sgen::pki::SeededEntropy(42),
+            k8sgen::render::Options::default(),
+        )
+        .unwrap()
+    };
+    let cloud_conf = |c: &k8sgen::compile::Compiled| -> String {
+        c.bundles[0]
+            .files
+            .iter()
+            .find(|f| f.path == "/etc/kubernetes/cloud.conf")
+            .unwrap()
+            .content
+            .clone()
+    };
+    let off = compile_with(&[("      csi: true ", "      csi: false")]);
+    assert!(off.bundles[0].files.iter().all(|f| f.path != addons));
+    let conf = cloud_conf(&off);
+    assert!(!conf.contains("[BlockStorage]"), "{conf}");
+    let tuned = compile_with(&[
+        (
+            "      ignoreVolumeAZ: false ",
+            "      ignoreVolumeAZ: true  ",
+        ),
+        ("      # volumeType: ssd ", "      volumeType: ssd   "),
+    ]);
+    let conf = cloud_conf(&tuned);
+    assert!(
+        conf.ends_with("\n[BlockStorage]\nignore-volume-az = true\n"),
+        "{conf}"
+    );
+    let file = tuned.bundles[0]
+        .files
+        .iter()
+        .find(|f| f.path == addons)
+        .unwrap();
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&file.content).unwrap();
+    let class = docs.iter().find(|d| d["kind"] == "StorageClass").unwrap();
+    assert_eq!(class["parameters"], serde_json::json!({"type": "ssd"}));
 }

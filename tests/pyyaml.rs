@@ -12,14 +12,17 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 const LOADER: &str = r##"
-import json, sys, yaml
+import base64, gzip, json, sys, yaml
 text = sys.stdin.read()
 assert text.startswith("#cloud-config\n"), "first line must be #cloud-config"
 doc = yaml.safe_load(text)
 embedded = {}
 for f in doc["write_files"]:
+    content = f["content"]
+    if f.get("encoding") == "gz+b64":  # as cloud-init's write_files inflates it
+        content = gzip.decompress(base64.b64decode(content)).decode()
     if f["path"].endswith((".yaml", ".yml")):
-        embedded[f["path"]] = list(yaml.safe_load_all(f["content"]))
+        embedded[f["path"]] = list(yaml.safe_load_all(content))
 json.dump({"doc": doc, "embedded": embedded}, sys.stdout)
 "##;
 
@@ -51,7 +54,19 @@ fn pyyaml_reads_every_document_as_intended() {
             }
             let text = std::str::from_utf8(&ud.bytes).unwrap();
             let loaded = pyyaml(text);
-            let doc = &loaded["doc"];
+            let mut doc = loaded["doc"].clone();
+            // Packed files as cloud-init writes them: base64 of gzip, inflated.
+            for wf in doc["write_files"].as_array_mut().unwrap() {
+                if let Some(encoding) = wf.as_object_mut().unwrap().remove("encoding") {
+                    assert_eq!(encoding, "gz+b64");
+                    use base64::Engine;
+                    let packed = base64::engine::general_purpose::STANDARD
+                        .decode(wf["content"].as_str().unwrap())
+                        .unwrap();
+                    wf["content"] = Value::String(common::gunzip_text(&packed));
+                }
+            }
+            let doc = &doc;
             let mut expected: Vec<Value> = bundle
                 .files
                 .iter()

@@ -6,7 +6,7 @@
 //! phases.
 
 use super::script::Step;
-use super::{Builder, BundleError, kubeadm, manifests, occm};
+use super::{Builder, BundleError, cinder_csi, kubeadm, manifests, occm};
 use crate::catalog::BootStep;
 use crate::pki::{CertKey, Secrets};
 use crate::plan::{self, NodePlan, Plan, Role};
@@ -57,16 +57,23 @@ pub(super) fn build(
     if init {
         cloud_conf(b, plan)?;
         // `kubectl apply -f DIR` takes the files in name order.
-        b.file(
+        b.packed_file(
             "/etc/kubernetes/k8sgen/addons/kube-router.yaml",
             0o644,
             manifests::kube_router(plan),
         );
-        b.file(
+        b.packed_file(
             "/etc/kubernetes/k8sgen/addons/openstack-cloud-controller-manager.yaml",
             0o644,
             occm::manifests(plan),
         );
+        if plan.openstack.block_storage.csi {
+            b.packed_file(
+                "/etc/kubernetes/k8sgen/addons/cinder-csi.yaml",
+                0o644,
+                cinder_csi::manifests(plan),
+            );
+        }
         b.step(Step::new(BootStep::ClusterAddons, 900, 3, json!({}))?);
     }
     Ok(())

@@ -6,6 +6,7 @@
 //! Both output formats serialize this same IR; nothing here knows about cloud-init or
 //! Ignition, and nothing here talks to a cloud.
 
+mod cinder_csi;
 mod common;
 mod kubeadm;
 mod kubeconfig;
@@ -33,6 +34,9 @@ pub struct File {
     pub content: String,
     /// Holds key material, a token or a credential.
     pub secret: bool,
+    /// Large and machine-checked (the add-on manifests): the encoder may ship it compressed
+    /// to stay inside Nova's user-data limit. Readable copies are in `golden/*/addons/`.
+    pub packed: bool,
 }
 
 /// A systemd unit the node gets; `enable` units are enabled at provisioning time, the others
@@ -98,7 +102,14 @@ impl Builder {
             owner: "root:root".into(),
             content: content.into(),
             secret: false,
+            packed: false,
         });
+    }
+    fn packed_file(&mut self, path: &str, mode: u32, content: impl Into<String>) {
+        self.file(path, mode, content);
+        if let Some(f) = self.files.last_mut() {
+            f.packed = true;
+        }
     }
     fn secret_file(&mut self, path: &str, content: impl Into<String>) {
         self.file(path, 0o600, content);

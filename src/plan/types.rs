@@ -120,6 +120,8 @@ pub struct OpenStackPlan {
     pub load_balancer: Option<LoadBalancerPlan>,
     /// The spec's `caFile`, as written: the masters get its certificates for OCCM.
     pub ca_file: Option<String>,
+    /// Cinder CSI and its StorageClass (`cloud.openstack.blockStorage`).
+    pub block_storage: crate::spec::BlockStorage,
     /// Those certificates as PEM (`spec::CaBundle`); shown by `caFile` alone.
     #[serde(skip)]
     pub ca_pem: Option<String>,
@@ -175,6 +177,8 @@ pub struct Plan {
     pub kube_router_bgp: bool,
     pub kube_router_network_policy: bool,
     pub occm_image: String,
+    /// `registry.k8s.io/provider-os/cinder-csi-plugin` at the OCCM release's tag.
+    pub cinder_csi_image: String,
     /// kubeadm's pause image for the version, which containerd must use as its sandbox
     /// image (containerd 1.6 defaults to pause 3.6, 1.7 to 3.8).
     pub pause_image: String,

@@ -1,6 +1,8 @@
 //! `#cloud-config` encoder: files (and unit files) become `write_files`, and `runcmd` enables
 //! the provisioning-time units and starts the boot unit without blocking cloud-final.
-//! Reference §9: permissions are quoted octal strings; `runcmd` items are argv lists.
+//! Reference §9: permissions are quoted octal strings; `runcmd` items are argv lists. Files
+//! the bundle marks `packed` go as `encoding: gz+b64` (cloud-init's `write_files` inflates
+//! them) unless the whole document is gzipped anyway.
 
 use crate::bundle::NodeBundle;
 use serde::Serialize;
@@ -16,24 +18,39 @@ struct WriteFile {
     path: String,
     owner: String,
     permissions: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<&'static str>,
     content: String,
 }
 
-pub(super) fn encode(bundle: &NodeBundle) -> String {
+/// `pack_files`: ship the bundle's packed files gzipped.
+pub(super) fn encode(bundle: &NodeBundle, pack_files: bool) -> String {
+    use base64::Engine;
     let mut write_files: Vec<WriteFile> = bundle
         .files
         .iter()
-        .map(|f| WriteFile {
-            path: f.path.clone(),
-            owner: f.owner.clone(),
-            permissions: format!("0{:o}", f.mode),
-            content: f.content.clone(),
+        .map(|f| {
+            let (encoding, content) = if f.packed && pack_files {
+                let packed = super::gzip(f.content.as_bytes());
+                let text = base64::engine::general_purpose::STANDARD.encode(packed);
+                (Some("gz+b64"), text)
+            } else {
+                (None, f.content.clone())
+            };
+            WriteFile {
+                path: f.path.clone(),
+                owner: f.owner.clone(),
+                permissions: format!("0{:o}", f.mode),
+                encoding,
+                content,
+            }
         })
         .collect();
     write_files.extend(bundle.units.iter().map(|u| WriteFile {
         path: format!("/etc/systemd/system/{}", u.name),
         owner: "root:root".into(),
         permissions: "0644".into(),
+        encoding: None,
         content: u.content.clone(),
     }));
     write_files.sort_by(|a, b| a.path.cmp(&b.path));

@@ -65,7 +65,9 @@ impl UserData {
 pub fn encode(bundle: &NodeBundle, format: UserDataFormat, options: Options) -> UserData {
     let (bytes, gzip_whole, replace_stub) = match format {
         UserDataFormat::CloudConfig => {
-            let text = cloudinit::encode(bundle);
+            // Packed files are gzipped alone only when the document is not: gzip of gzip
+            // saves nothing.
+            let text = cloudinit::encode(bundle, !options.gzip);
             if options.gzip {
                 (gzip(text.as_bytes()), true, false)
             } else {

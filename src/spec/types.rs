@@ -269,6 +269,40 @@ pub struct OpenStack {
     /// The certificates `ca_file` holds, once read; never part of the YAML.
     #[serde(skip)]
     pub ca_bundle: Option<CaBundle>,
+    /// Cinder volumes for PersistentVolumes.
+    #[serde(default)]
+    pub block_storage: BlockStorage,
+}
+
+/// `cloud.openstack.blockStorage`: the Cinder CSI driver, with the same application
+/// credential as OCCM, and a default StorageClass.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BlockStorage {
+    /// Install the driver and the StorageClass (on by default).
+    #[serde(default = "default_true")]
+    pub csi: bool,
+    /// cloud.conf `[BlockStorage] ignore-volume-az`: for clouds whose Cinder availability
+    /// zones are not Nova's (volumes would be asked for in a zone Cinder does not have).
+    #[serde(default, rename = "ignoreVolumeAZ")]
+    pub ignore_volume_az: bool,
+    /// Cinder volume type of the default StorageClass; none: the cloud's default type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_type: Option<String>,
+}
+
+impl Default for BlockStorage {
+    fn default() -> Self {
+        BlockStorage {
+            csi: true,
+            ignore_volume_az: false,
+            volume_type: None,
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// The certificates of `caFile`, checked and re-encoded as plain PEM blocks (no comments or

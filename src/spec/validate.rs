@@ -564,6 +564,15 @@ fn check_openstack(c: &mut Collector, os: &OpenStack) {
             "path of the cloud CA's PEM file",
         );
     }
+    if let Some(t) = &os.block_storage.volume_type
+        && (t.trim().is_empty() || t.contains(['\n', '\r']))
+    {
+        c.push(
+            "cloud.openstack.blockStorage.volumeType",
+            "an empty or multi-line volume type",
+            "name a Cinder volume type (`openstack volume type list`), or leave the field out for the cloud's default",
+        );
+    }
 }
 
 fn check_load_balancer(c: &mut Collector, lb: &LoadBalancer) {

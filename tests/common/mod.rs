@@ -199,12 +199,22 @@ pub fn write_files(doc: &str) -> std::collections::BTreeMap<String, (String, Str
         .unwrap()
         .iter()
         .map(|f| {
+            let text = f["content"].as_str().unwrap();
+            // Packed files (`encoding: gz+b64`) as cloud-init writes them.
+            let content = match f["encoding"].as_str() {
+                None => text.to_string(),
+                Some("gz+b64") => {
+                    use base64::Engine;
+                    let packed = base64::engine::general_purpose::STANDARD
+                        .decode(text)
+                        .unwrap();
+                    gunzip_text(&packed)
+                }
+                Some(other) => panic!("unexpected write_files encoding {other}"),
+            };
             (
                 f["path"].as_str().unwrap().to_string(),
-                (
-                    f["permissions"].as_str().unwrap().to_string(),
-                    f["content"].as_str().unwrap().to_string(),
-                ),
+                (f["permissions"].as_str().unwrap().to_string(), content),
             )
         })
         .collect()
