@@ -40,6 +40,10 @@ if [ "${#need[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
   if [ "$made_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
+# containerd 2 (Debian sid's package, unpacked, never installed) reads back the runtime
+# step's edits in containerd 2's configuration layout.
+[ -x /var/cache/k8sgen-containerd2/usr/bin/containerd ] ||
+  bash tests/fetch-containerd2.sh /var/cache/k8sgen-containerd2
 # The tests read user-data with PyYAML, the parser cloud-init uses.
 python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet pyyaml
 # qemu, debootstrap, xorriso, socat, gpg, apt-ftparchive for the VM tier.

@@ -260,16 +260,25 @@ fn shell_function_takes_the_definition_only() {
 }
 
 /// The runtime step's `set_sandbox_image` makes containerd's sandbox image kubeadm's pause
-/// for the version, in both config layouts. The 1.x layout (config version 2) is read back
-/// by the real containerd (Debian's 1.6, whose own default says `pause:3.6`), as the function
-/// itself does: its default config, one with the CRI table (indented, as containerd writes
-/// it) but no key, and one with neither. containerd 2's layout (version 3 and later) cannot
-/// be loaded by 1.6: there a stand-in `containerd` prints the file for the function's own
-/// check, and Python's TOML parser reads the key where containerd 2 reads it
-/// (`plugins.'io.containerd.cri.v1.images'.pinned_images.sandbox`, cri `sandbox_run.go`).
+/// for the version, in both config layouts, and the real containerd of each layout reads the
+/// file back, as the function itself has it do: Debian's 1.6 (whose own default says
+/// `pause:3.6`) for config version 2, Debian sid's containerd 2 (`tests/fetch-containerd2.sh`)
+/// for version 3 and later, where the key is `pinned_images.sandbox` (cri `sandbox_run.go`).
+/// Inputs: each one's own default, a file with the table (indented, as containerd writes it)
+/// but no key, a file with neither, containerd 2.3's version 4 (no containerd here loads it),
+/// and a file containerd cannot load, which must fail.
 #[test]
 fn the_sandbox_image_is_kubeadms_pause_in_either_containerd_layout() {
     common::require("containerd");
+    let containerd2 = std::path::PathBuf::from(
+        std::env::var("K8SGEN_CONTAINERD2")
+            .unwrap_or_else(|_| "/var/cache/k8sgen-containerd2/usr/bin/containerd".into()),
+    );
+    assert!(
+        containerd2.is_file(),
+        "{} is missing: tests/all.sh unpacks it (tests/fetch-containerd2.sh)",
+        containerd2.display()
+    );
     let (plan, script) = boot_script("openstack-ha", "demo-cp-0");
     let pause = plan.pause_image.clone();
     assert_eq!(
@@ -278,13 +287,10 @@ fn the_sandbox_image_is_kubeadms_pause_in_either_containerd_layout() {
     );
     let function = common::shell_function(&script, "set_sandbox_image");
     let dir = tempfile::tempdir().unwrap();
-    let stand_in = dir.path().join("containerd-2");
-    std::fs::create_dir_all(stand_in.join("bin")).unwrap();
-    stub(
-        &stand_in.join("bin"),
-        "containerd",
-        "[ \"$1 $3 $4\" = \"--config config dump\" ] && exec cat \"$2\"; exit 2",
-    );
+    // A root whose PATH finds containerd 2 first.
+    let with_v2 = dir.path().join("containerd-2");
+    std::fs::create_dir_all(with_v2.join("bin")).unwrap();
+    std::os::unix::fs::symlink(&containerd2, with_v2.join("bin/containerd")).unwrap();
     let set = |name: &str, config: &str, root: &Path| -> (bool, String) {
         let file = dir.path().join(name);
         std::fs::write(&file, config).unwrap();
@@ -298,8 +304,8 @@ fn the_sandbox_image_is_kubeadms_pause_in_either_containerd_layout() {
             std::fs::read_to_string(&file).unwrap(),
         )
     };
-    let dump = |name: &str| -> String {
-        let out = Command::new("containerd")
+    let dump = |containerd: &Path, name: &str| -> String {
+        let out = Command::new(containerd)
             .args(["--config"])
             .arg(dir.path().join(name))
             .args(["config", "dump"])
@@ -308,12 +314,16 @@ fn the_sandbox_image_is_kubeadms_pause_in_either_containerd_layout() {
         assert!(out.status.success(), "{name}: {}", output_text(&out));
         String::from_utf8(out.stdout).unwrap()
     };
+    let default_of = |containerd: &Path| -> String {
+        let out = Command::new(containerd)
+            .args(["config", "default"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
 
-    let default = Command::new("containerd")
-        .args(["config", "default"])
-        .output()
-        .unwrap();
-    let default = String::from_utf8(default.stdout).unwrap();
+    let containerd1 = Path::new("containerd");
+    let default = default_of(containerd1);
     assert!(default.contains("sandbox_image = \"registry.k8s.io/pause:3.6\""));
     let wanted = format!("sandbox_image = \"{pause}\"");
     for (name, config) in [
@@ -326,11 +336,17 @@ fn the_sandbox_image_is_kubeadms_pause_in_either_containerd_layout() {
     ] {
         let (ok, _) = set(name, config, dir.path());
         assert!(ok, "{name}");
-        let dumped = dump(name);
+        let dumped = dump(containerd1, name);
         assert_eq!(dumped.matches(&wanted).count(), 1, "{name}:\n{dumped}");
         assert!(!dumped.contains("pause:3.6"), "{name}");
     }
 
+    let default2 = default_of(&containerd2);
+    assert!(default2.starts_with("version = 3\n"), "{default2}");
+    assert!(
+        default2.contains("sandbox = 'registry.k8s.io/pause:"),
+        "{default2}"
+    );
     let read_v3 = |name: &str| -> String {
         let out = Command::new("python3")
             .args([
@@ -344,25 +360,35 @@ fn the_sandbox_image_is_kubeadms_pause_in_either_containerd_layout() {
         assert!(out.status.success(), "{name}: {}", output_text(&out));
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     };
+    let wanted2 = format!("sandbox = '{pause}'");
     for (name, config) in [
-        // containerd 2's default has the key, single-quoted.
-        (
-            "v3-default.toml",
-            "version = 3\n\n[plugins]\n  [plugins.'io.containerd.cri.v1.images']\n    snapshotter = 'overlayfs'\n\n    [plugins.'io.containerd.cri.v1.images'.pinned_images]\n      sandbox = 'registry.k8s.io/pause:3.10'\n\n  [plugins.'io.containerd.cri.v1.runtime']\n    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]\n      sandboxer = 'podsandbox'\n",
-        ),
+        ("v3-default.toml", default2.as_str()),
         ("v3-bare.toml", "version = 3\n"),
-        // containerd 2.3 writes version 4.
-        ("v4-bare.toml", "version = 4\n"),
         // The table exists without the key: it must not be defined twice.
         (
             "v3-pinned-table.toml",
-            "version = 3\n\n[plugins]\n  [plugins.'io.containerd.cri.v1.images'.pinned_images]\n    pause = 'x'\n",
+            "version = 3\n\n[plugins]\n  [plugins.'io.containerd.cri.v1.images'.pinned_images]\n",
         ),
     ] {
-        let (ok, text) = set(name, config, &stand_in);
+        let (ok, text) = set(name, config, &with_v2);
         assert!(ok, "{name}:\n{text}");
         assert_eq!(read_v3(name), pause, "{name}:\n{text}");
+        let dumped = dump(&containerd2, name);
+        assert_eq!(dumped.matches(&wanted2).count(), 1, "{name}:\n{dumped}");
     }
+    // containerd 2.3 writes version 4, which 2.1 cannot load: the key goes in the same table
+    // (Python's TOML parser reads it there); a stand-in containerd prints the file back for
+    // the function's own check.
+    let with_v4 = dir.path().join("containerd-2.3");
+    std::fs::create_dir_all(with_v4.join("bin")).unwrap();
+    stub(
+        &with_v4.join("bin"),
+        "containerd",
+        "[ \"$1 $3 $4\" = \"--config config dump\" ] && exec cat \"$2\"; exit 2",
+    );
+    let (ok, text) = set("v4-bare.toml", "version = 4\n", &with_v4);
+    assert!(ok, "{text}");
+    assert_eq!(read_v3("v4-bare.toml"), pause, "{text}");
     // A file containerd cannot load fails the step, even when it names the image.
     let (ok, _) = set(
         "duplicate.toml",
@@ -435,4 +461,84 @@ fn install_cni_writes_the_cni_configuration_only_once() {
         std::fs::read_to_string(&conflist).unwrap(),
         "{\"from\": \"configmap v2\"}\n"
     );
+}
+
+/// The runtime step's configuration part, taken from the rendered step up to its sandbox
+/// image line and run in a private root, against each real containerd: Debian's 1.6 and sid's
+/// containerd 2 (config version 3). Each then loads the file and reports systemd cgroups for
+/// runc and kubeadm's pause.
+#[test]
+fn the_runtime_step_configures_containerd_1_and_2_alike() {
+    common::require("containerd");
+    let containerd2 = std::path::PathBuf::from(
+        std::env::var("K8SGEN_CONTAINERD2")
+            .unwrap_or_else(|_| "/var/cache/k8sgen-containerd2/usr/bin/containerd".into()),
+    );
+    assert!(
+        containerd2.is_file(),
+        "tests/all.sh unpacks containerd 2 first"
+    );
+    let (plan, script) = boot_script("openstack-ha", "demo-cp-0");
+    let step = shell_function(&script, "step_runtime");
+    let body: Vec<&str> = step.lines().skip(1).collect();
+    let last = body
+        .iter()
+        .position(|l| l.contains("set_sandbox_image /etc/containerd/config.toml"))
+        .expect("the step sets the sandbox image");
+    let part = rooted(&body[..=last].join("\n"));
+    let function = shell_function(&script, "set_sandbox_image");
+    let containerd1 = String::from_utf8(
+        Command::new("bash")
+            .args(["-c", "command -v containerd"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    for (containerd, cgroup, sandbox) in [
+        (
+            std::path::PathBuf::from(containerd1),
+            "SystemdCgroup = true",
+            format!("sandbox_image = \"{}\"", plan.pause_image),
+        ),
+        (
+            containerd2,
+            "SystemdCgroup = true",
+            format!("sandbox = '{}'", plan.pause_image),
+        ),
+    ] {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        std::fs::create_dir_all(r.join("bin")).unwrap();
+        std::os::unix::fs::symlink(&containerd, r.join("bin/containerd")).unwrap();
+        let out = run(
+            r,
+            &[("PAUSE_IMAGE", plan.pause_image.as_str())],
+            &format!("{function}\n{part}"),
+        );
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            containerd.display(),
+            output_text(&out)
+        );
+        let dumped = Command::new(&containerd)
+            .arg("--config")
+            .arg(r.join("etc/containerd/config.toml"))
+            .args(["config", "dump"])
+            .output()
+            .unwrap();
+        assert!(dumped.status.success(), "{}", output_text(&dumped));
+        let text = String::from_utf8(dumped.stdout).unwrap();
+        assert!(text.contains(cgroup), "{}:\n{text}", containerd.display());
+        assert_eq!(
+            text.matches(&sandbox).count(),
+            1,
+            "{}:\n{text}",
+            containerd.display()
+        );
+        assert!(!text.contains("SystemdCgroup = false"), "{text}");
+    }
 }
