@@ -533,6 +533,16 @@ fn nodes_boot_from_a_config_drive_through_the_kubernetes_step() {
                     "echo \"mode:{path}=$(stat -c '%a %u %g' {path} 2>&1)\"\n"
                 ));
             }
+            // Packed files (`encoding: gz+b64`): what cloud-init wrote is the inflated text.
+            let packed: Vec<&String> = files
+                .keys()
+                .filter(|p| p.starts_with("/etc/kubernetes/k8sgen/addons/"))
+                .collect();
+            for path in &packed {
+                inspect.push_str(&format!(
+                    "echo \"sha:{path}=$(sha256sum {path} 2>&1 | cut -d' ' -f1)\"\n"
+                ));
+            }
             let f = facts(&c.sh(
                 node,
                 &with_env(
@@ -567,6 +577,21 @@ fn nodes_boot_from_a_config_drive_through_the_kubernetes_step() {
                     get("cloudinit_invalid")
                 ),
             );
+            let is_init = rendered[&c.dir][node].windows(6).any(|w| w == b"(init)");
+            check(
+                packed.len() == if is_init { 3 } else { 0 },
+                format!("{node}: add-ons {packed:?}"),
+            );
+            for path in &packed {
+                let want = k8sgen_sha256(&files[*path].1);
+                check(
+                    get(&format!("sha:{path}")) == want,
+                    format!(
+                        "{node}: {path} on disk has sha256 `{}`, its text `{want}`: cloud-init did not inflate it",
+                        get(&format!("sha:{path}"))
+                    ),
+                );
+            }
             for (path, (permissions, _)) in &files {
                 let want = format!(
                     "{} 0 0",
@@ -940,4 +965,9 @@ fn render_spec(spec: &Path, secrets: &Path, out: &Path) {
         out.to_str().unwrap(),
     ]);
     assert!(rendered.status.success(), "{}", output_text(&rendered));
+}
+
+/// sha256 of a file's text, as `sha256sum` prints it.
+fn k8sgen_sha256(text: &str) -> String {
+    common::sha256_hex(text.as_bytes())
 }
