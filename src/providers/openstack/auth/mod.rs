@@ -6,11 +6,24 @@
 //! `POST /v3/auth/tokens` body for each (reference §8). TLS settings (`verify`, `insecure`,
 //! `cacert`, `cert`, `key` and their `OS_*` twins) are resolved here and applied by `tls`.
 //! Reads through caller-supplied functions, so tests need no real home directory.
+//!
+//! Parts: `region` (what the configuration says of the region and interface), `method` (the
+//! credential and its token request), `tls_settings` (the TLS keys of either source).
+
+mod method;
+mod region;
+mod tls_settings;
+
+pub use method::token_request;
+pub use region::{RegionConfig, check_region};
 
 use super::Sensitive;
 use super::tls::{self, Tls};
-use serde_json::{Value, json};
+use method::method;
+use region::{interface_name, known_regions};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
+use tls_settings::{entry_tls, env_tls};
 
 /// How to authenticate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,19 +68,6 @@ pub struct Cloud {
     /// `public` (default), `internal` or `admin`.
     pub interface: String,
     pub tls: Tls,
-}
-
-/// What the client configuration says of the region. `up` works in the spec's region (OCCM
-/// on the nodes uses it); this only has to agree with it (`check_region`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RegionConfig {
-    /// `OS_REGION_NAME`, which python-openstackclient's `--os-region-name` defaults to, with
-    /// a clouds.yaml entry as without one.
-    pub requested: Option<String>,
-    /// A clouds.yaml entry's `regions` list, or its `region_name`.
-    pub known: Vec<String>,
-    /// Which of the two keys `known` came from, for messages.
-    pub known_key: &'static str,
 }
 
 /// Who named the cloud, so an error about the name points at the place to change it.
@@ -176,40 +176,6 @@ impl AuthError {
             ),
             AuthError::NotBoolean { .. } => "write true or false".into(),
         }
-    }
-}
-
-/// Whether the client configuration agrees with the spec's region: `OS_REGION_NAME` must be
-/// it, and a clouds.yaml entry's `regions`/`region_name` must include it (openstacksdk's own
-/// check of a requested region, `config/loader.py` `_get_region`).
-pub fn check_region(cloud: &Cloud, spec_region: &str) -> Result<(), AuthError> {
-    let refuse = |named: String, value: String| AuthError::Region {
-        named,
-        value,
-        spec: spec_region.to_string(),
-    };
-    if let Some(requested) = &cloud.region.requested
-        && requested != spec_region
-    {
-        return Err(refuse("OS_REGION_NAME is".into(), requested.clone()));
-    }
-    let known = &cloud.region.known;
-    if !known.is_empty() && !known.iter().any(|r| r == spec_region) {
-        return Err(refuse(
-            format!("`{}` of {} is", cloud.region.known_key, cloud.source),
-            known.join(", "),
-        ));
-    }
-    Ok(())
-}
-
-/// `publicURL`, `internalURL`, `adminURL` (Keystone v2 names, still in old openrc files and
-/// clouds.yaml) as the v3 interface names.
-fn interface_name(value: Option<String>) -> String {
-    let value = value.unwrap_or_else(|| "public".into());
-    match value.strip_suffix("URL") {
-        Some(short @ ("public" | "internal" | "admin")) => short.to_string(),
-        _ => value,
     }
 }
 
@@ -334,7 +300,7 @@ fn yaml_error(file: &str, e: &serde_saphyr::Error) -> AuthError {
     }
 }
 
-fn text(v: &Value) -> Option<String> {
+pub(super) fn text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -383,61 +349,6 @@ fn from_entry(
     })
 }
 
-/// A clouds.yaml entry's `regions` (names, or mappings with a `name`), else its
-/// `region_name`.
-fn known_regions(entry: &Value) -> RegionConfig {
-    let listed: Vec<String> = entry["regions"]
-        .as_array()
-        .map(|regions| {
-            regions
-                .iter()
-                .filter_map(|r| text(r).or_else(|| text(&r["name"])))
-                .collect()
-        })
-        .unwrap_or_default();
-    if !listed.is_empty() {
-        return RegionConfig {
-            requested: None,
-            known: listed,
-            known_key: "regions",
-        };
-    }
-    RegionConfig {
-        requested: None,
-        known: text(&entry["region_name"]).into_iter().collect(),
-        known_key: "region_name",
-    }
-}
-
-/// `insecure`, `verify` (a boolean, or a CA bundle's path as requests takes it), `cacert`,
-/// `cert` and `key` of a clouds.yaml entry.
-fn entry_tls(source: &str, entry: &Value, base: &tls::Base) -> Result<Tls, AuthError> {
-    let flag = |field: &str| tls::flag(field, &entry[field]).map_err(|e| not_boolean(source, e));
-    let (verify, verify_path) = match (&entry["verify"], flag("verify")) {
-        (_, Ok(v)) => (v, None),
-        (Value::String(path), Err(_)) => (None, Some(path.clone())),
-        (_, Err(e)) => return Err(e),
-    };
-    let given = tls::Given {
-        insecure: flag("insecure")?,
-        verify,
-        verify_path,
-        cacert: text(&entry["cacert"]),
-        cert: text(&entry["cert"]),
-        key: text(&entry["key"]),
-        insecure_name: "insecure: true",
-    };
-    Ok(tls::resolve(given, base))
-}
-
-fn not_boolean(source: &str, e: tls::BadFlag) -> AuthError {
-    AuthError::NotBoolean {
-        origin: source.into(),
-        field: e.field,
-        value: e.value,
-    }
-}
-
 /// The `OS_*` variables of an openrc file. Like openstacksdk, `OS_INSECURE`, `OS_CACERT`,
 /// `OS_CERT` and `OS_KEY` belong to this cloud only, never to a clouds.yaml entry.
 fn from_env(env: &dyn Fn(&str) -> Option<String>, cwd: &Path) -> Result<Cloud, AuthError> {
@@ -459,124 +370,9 @@ fn from_env(env: &dyn Fn(&str) -> Option<String>, cwd: &Path) -> Result<Cloud, A
     })
 }
 
-fn env_tls(
-    source: &str,
-    get: &dyn Fn(&str) -> Option<String>,
-    home: Option<String>,
-    cwd: &Path,
-) -> Result<Tls, AuthError> {
-    let insecure = get("insecure").map(Value::String).unwrap_or(Value::Null);
-    let given = tls::Given {
-        insecure: tls::flag("OS_INSECURE", &insecure).map_err(|e| not_boolean(source, e))?,
-        cacert: get("cacert"),
-        cert: get("cert"),
-        key: get("key"),
-        insecure_name: "OS_INSECURE",
-        ..tls::Given::default()
-    };
-    Ok(tls::resolve(given, &tls::Base { cwd, home }))
-}
-
-fn incomplete(source: &str, detail: &str) -> AuthError {
+pub(super) fn incomplete(source: &str, detail: &str) -> AuthError {
     AuthError::Incomplete {
         origin: source.into(),
         detail: detail.into(),
-    }
-}
-
-/// The method from `auth_type` and the keys clouds.yaml and `OS_*` share (`username`,
-/// `project_name`, `application_credential_id`, ...).
-fn method(
-    source: &str,
-    auth_type: Option<String>,
-    get: &dyn Fn(&str) -> Option<String>,
-) -> Result<Method, AuthError> {
-    let need = |key: &str| get(key).ok_or_else(|| incomplete(source, &format!("{key} is missing")));
-    let domain = |prefix: &str| -> Domain {
-        get(&format!("{prefix}_domain_id"))
-            .map(Domain::Id)
-            .or_else(|| get(&format!("{prefix}_domain_name")).map(Domain::Name))
-            .or_else(|| get("domain_id").map(Domain::Id))
-            .or_else(|| get("domain_name").map(Domain::Name))
-            .unwrap_or_else(|| Domain::Name("Default".into()))
-    };
-    let project = || -> Result<Named, AuthError> {
-        if let Some(id) = get("project_id").or_else(|| get("tenant_id")) {
-            return Ok(Named::Id(id));
-        }
-        let name = get("project_name")
-            .or_else(|| get("tenant_name"))
-            .ok_or_else(|| incomplete(source, "project_id or project_name is missing"))?;
-        Ok(Named::Name {
-            name,
-            domain: domain("project"),
-        })
-    };
-    match auth_type.as_deref().unwrap_or("password") {
-        "password" | "v3password" => {
-            let user = match get("user_id") {
-                Some(id) => Named::Id(id),
-                None => Named::Name {
-                    name: need("username")?,
-                    domain: domain("user"),
-                },
-            };
-            Ok(Method::Password {
-                user,
-                password: Sensitive::new(need("password")?),
-                project: project()?,
-            })
-        }
-        "v3applicationcredential" => Ok(Method::ApplicationCredential {
-            id: need("application_credential_id")?,
-            secret: Sensitive::new(need("application_credential_secret")?),
-        }),
-        "token" | "v3token" => Ok(Method::Token {
-            token: Sensitive::new(need("token")?),
-            project: project()?,
-        }),
-        other => Err(incomplete(
-            source,
-            &format!(
-                "auth_type `{other}` is not supported (password, v3applicationcredential, v3token)"
-            ),
-        )),
-    }
-}
-
-fn named(n: &Named) -> Value {
-    let domain = |d: &Domain| match d {
-        Domain::Id(id) => json!({"id": id}),
-        Domain::Name(name) => json!({"name": name}),
-    };
-    match n {
-        Named::Id(id) => json!({"id": id}),
-        Named::Name { name, domain: d } => json!({"name": name, "domain": domain(d)}),
-    }
-}
-
-/// The body of `POST {auth_url}/v3/auth/tokens` (reference §8). Holds the secret: never log it.
-pub fn token_request(method: &Method) -> Value {
-    match method {
-        Method::Password {
-            user,
-            password,
-            project,
-        } => {
-            let mut u = named(user);
-            u["password"] = json!(password.expose());
-            json!({"auth": {
-                "identity": {"methods": ["password"], "password": {"user": u}},
-                "scope": {"project": named(project)},
-            }})
-        }
-        Method::ApplicationCredential { id, secret } => json!({"auth": {
-            "identity": {"methods": ["application_credential"],
-                         "application_credential": {"id": id, "secret": secret.expose()}},
-        }}),
-        Method::Token { token, project } => json!({"auth": {
-            "identity": {"methods": ["token"], "token": {"id": token.expose()}},
-            "scope": {"project": named(project)},
-        }}),
     }
 }
