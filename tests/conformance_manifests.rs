@@ -355,15 +355,32 @@ fn cinder_csi_is_on_by_default_and_off_by_the_spec() {
         images.iter().all(|i| !i.contains("snapshotter")),
         "no snapshot CRDs installed"
     );
+    // The credential reaches the controller on the masters only: the node plugin, on every
+    // node, never builds an OpenStack client and gets no cloud.conf.
+    let secret =
+        serde_json::json!({"name": "cloud-config", "secret": {"secretName": "cloud-config"}});
     for d in docs
         .iter()
         .filter(|d| d["kind"] == "Deployment" || d["kind"] == "DaemonSet")
     {
-        let volumes = d["spec"]["template"]["spec"]["volumes"].as_array().unwrap();
-        assert!(volumes.contains(
-            &serde_json::json!({"name": "cloud-config", "secret": {"secretName": "cloud-config"}})
-        ));
+        let pod = &d["spec"]["template"]["spec"];
+        let volumes = pod["volumes"].as_array().unwrap();
+        let on_masters = pod["nodeSelector"]["node-role.kubernetes.io/control-plane"] == "";
+        assert_eq!(
+            volumes.contains(&secret),
+            on_masters,
+            "{}",
+            d["metadata"]["name"]
+        );
+        let text = serde_json::to_string(pod).unwrap();
+        assert_eq!(
+            text.contains("cloud-config"),
+            on_masters,
+            "{}",
+            d["metadata"]["name"]
+        );
     }
+
     // The volumes carry the cluster's name, which `down` lists them by.
     let controller = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
     let plugin = controller["spec"]["template"]["spec"]["containers"]
@@ -422,8 +439,8 @@ fn cinder_csi_is_on_by_default_and_off_by_the_spec() {
     assert!(!conf.contains("[BlockStorage]"), "{conf}");
     let tuned = compile_with(&[
         (
-            "      ignoreVolumeAZ: false ",
-            "      ignoreVolumeAZ: true  ",
+            "      # availabilityZone: nova ",
+            "      availabilityZone: nova   ",
         ),
         ("      # volumeType: ssd ", "      volumeType: ssd   "),
     ]);
@@ -439,5 +456,8 @@ fn cinder_csi_is_on_by_default_and_off_by_the_spec() {
         .unwrap();
     let docs: Vec<Value> = serde_saphyr::from_multiple(&file.content).unwrap();
     let class = docs.iter().find(|d| d["kind"] == "StorageClass").unwrap();
-    assert_eq!(class["parameters"], serde_json::json!({"type": "ssd"}));
+    assert_eq!(
+        class["parameters"],
+        serde_json::json!({"type": "ssd", "availability": "nova"})
+    );
 }

@@ -190,8 +190,10 @@ fn controller(plan: &Plan) -> Value {
 }
 
 /// The node plugin on every node (it tolerates every taint), privileged, with the kubelet's
-/// directory shared both ways so the mounts it makes reach the pods. It reads only the
-/// metadata service and cloud.conf's `[BlockStorage]`, never the cloud's API.
+/// directory shared both ways so the mounts it makes reach the pods. Unlike upstream's it is
+/// given no cloud.conf: with `--provide-controller-service=false` it never builds an
+/// OpenStack client (v1.36.0 `cmd/cinder-csi-plugin/main.go`) and reads only the metadata
+/// service, so the credential stays off the workers; `[BlockStorage]` keeps its defaults.
 fn node_plugin(plan: &Plan) -> Value {
     let labels = json!({"app": "csi-cinder-nodeplugin"});
     let host = |name: &str, path: &str, kind: &str| json!({"name": name, "hostPath": {"path": path, "type": kind}});
@@ -234,10 +236,8 @@ fn node_plugin(plan: &Plan) -> Value {
                                                 "capabilities": {"add": ["SYS_ADMIN"]},
                                                 "allowPrivilegeEscalation": true},
                             "args": ["/bin/cinder-csi-plugin", "--endpoint=$(CSI_ENDPOINT)",
-                                     "--provide-controller-service=false",
-                                     "--cloud-config=$(CLOUD_CONFIG)", "--v=1"],
-                            "env": [env("CSI_ENDPOINT", "unix://csi/csi.sock"),
-                                    env("CLOUD_CONFIG", "/etc/config/cloud.conf")],
+                                     "--provide-controller-service=false", "--v=1"],
+                            "env": [env("CSI_ENDPOINT", "unix://csi/csi.sock")],
                             "ports": [{"containerPort": 9808, "name": "healthz", "protocol": "TCP"}],
                             "livenessProbe": healthz(10, 3),
                             "volumeMounts": [
@@ -246,7 +246,6 @@ fn node_plugin(plan: &Plan) -> Value {
                                  "mountPropagation": "Bidirectional"},
                                 {"name": "pods-probe-dir", "mountPath": "/dev",
                                  "mountPropagation": "HostToContainer"},
-                                {"name": "cloud-config", "mountPath": "/etc/config", "readOnly": true},
                             ],
                         },
                     ],
@@ -255,7 +254,6 @@ fn node_plugin(plan: &Plan) -> Value {
                         host("registration-dir", "/var/lib/kubelet/plugins_registry/", "Directory"),
                         host("kubelet-dir", "/var/lib/kubelet", "Directory"),
                         host("pods-probe-dir", "/dev", "Directory"),
-                        {"name": "cloud-config", "secret": {"secretName": CLOUD_CONFIG_SECRET}},
                     ],
                 },
             },
@@ -263,8 +261,11 @@ fn node_plugin(plan: &Plan) -> Value {
     })
 }
 
-/// The default StorageClass: volumes made where the pod lands (the node's availability
-/// zone, unless `ignoreVolumeAZ`), expandable, deleted with their claim.
+/// The default StorageClass: expandable volumes, deleted with their claim, made when a pod
+/// needs one: in the pod's node's availability zone, or in `availabilityZone` (a Cinder zone;
+/// then cloud.conf's `ignore-volume-az` keeps Cinder's zone name off the volume's topology,
+/// so any node may attach it: upstream's fix for clouds whose Cinder and Nova zones differ,
+/// `docs/cinder-csi-plugin/troubleshooting.md`). Its parameters cannot change once created.
 fn storage_class(plan: &Plan) -> Value {
     let mut class = json!({
         "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
@@ -275,8 +276,16 @@ fn storage_class(plan: &Plan) -> Value {
         "volumeBindingMode": "WaitForFirstConsumer",
         "reclaimPolicy": "Delete",
     });
-    if let Some(t) = &plan.openstack.block_storage.volume_type {
-        class["parameters"] = json!({"type": t});
+    let storage = &plan.openstack.block_storage;
+    let mut parameters = serde_json::Map::new();
+    if let Some(t) = &storage.volume_type {
+        parameters.insert("type".into(), json!(t));
+    }
+    if let Some(zone) = &storage.availability_zone {
+        parameters.insert("availability".into(), json!(zone));
+    }
+    if !parameters.is_empty() {
+        class["parameters"] = Value::Object(parameters);
     }
     class
 }

@@ -56,7 +56,8 @@ pub(super) fn build(
     b.step(Step::new(BootStep::ControlPlane, 1800, 2, json!({}))?);
     if init {
         cloud_conf(b, plan)?;
-        // `kubectl apply -f DIR` takes the files in name order.
+        // One `kubectl apply -f DIR` (files in name order); each file holds its RBAC before
+        // its workloads, and the Secret they read exists by then.
         b.packed_file(
             "/etc/kubernetes/k8sgen/addons/kube-router.yaml",
             0o644,

@@ -282,10 +282,11 @@ pub struct BlockStorage {
     /// Install the driver and the StorageClass (on by default).
     #[serde(default = "default_true")]
     pub csi: bool,
-    /// cloud.conf `[BlockStorage] ignore-volume-az`: for clouds whose Cinder availability
-    /// zones are not Nova's (volumes would be asked for in a zone Cinder does not have).
-    #[serde(default, rename = "ignoreVolumeAZ")]
-    pub ignore_volume_az: bool,
+    /// The Cinder availability zone volumes are made in, for clouds whose Cinder zones are
+    /// not Nova's (by default a volume is asked for in its pod's node's Nova zone). Sets the
+    /// StorageClass's `availability` and cloud.conf's `[BlockStorage] ignore-volume-az`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
     /// Cinder volume type of the default StorageClass; none: the cloud's default type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume_type: Option<String>,
@@ -295,7 +296,7 @@ impl Default for BlockStorage {
     fn default() -> Self {
         BlockStorage {
             csi: true,
-            ignore_volume_az: false,
+            availability_zone: None,
             volume_type: None,
         }
     }

@@ -564,14 +564,28 @@ fn check_openstack(c: &mut Collector, os: &OpenStack) {
             "path of the cloud CA's PEM file",
         );
     }
-    if let Some(t) = &os.block_storage.volume_type
-        && (t.trim().is_empty() || t.contains(['\n', '\r']))
-    {
-        c.push(
-            "cloud.openstack.blockStorage.volumeType",
-            "an empty or multi-line volume type",
+    let storage = &os.block_storage;
+    for (field, value, hint) in [
+        (
+            "volumeType",
+            &storage.volume_type,
             "name a Cinder volume type (`openstack volume type list`), or leave the field out for the cloud's default",
-        );
+        ),
+        (
+            "availabilityZone",
+            &storage.availability_zone,
+            "name a Cinder availability zone (`openstack availability zone list --volume`), or leave the field out",
+        ),
+    ] {
+        if let Some(v) = value
+            && (v.trim().is_empty() || v.contains(['\n', '\r']))
+        {
+            c.push(
+                format!("cloud.openstack.blockStorage.{field}"),
+                "an empty or multi-line name",
+                hint,
+            );
+        }
     }
 }
 
