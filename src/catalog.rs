@@ -105,15 +105,29 @@ pub enum Artifact {
     Kubelet,
     Kubectl,
     Crictl,
+    Containerd,
+    Runc,
+}
+
+/// The versions a cluster's downloads are at: Kubernetes with its minor's pins, and the
+/// container runtime (the spec's `nodes.runtime`, else `CONTAINERD_VERSION`/`RUNC_VERSION`).
+#[derive(Debug, Clone, Copy)]
+pub struct Versions<'a> {
+    pub kube: KubeVersion,
+    pub release: &'static MinorRelease,
+    pub containerd: &'a str,
+    pub runc: &'a str,
 }
 
 impl Artifact {
-    pub const ALL: [Artifact; 5] = [
+    pub const ALL: [Artifact; 7] = [
         Artifact::Etcd,
         Artifact::Kubeadm,
         Artifact::Kubelet,
         Artifact::Kubectl,
         Artifact::Crictl,
+        Artifact::Containerd,
+        Artifact::Runc,
     ];
 
     /// The key under `kubernetes.checksums`.
@@ -124,31 +138,43 @@ impl Artifact {
             Artifact::Kubelet => "kubelet",
             Artifact::Kubectl => "kubectl",
             Artifact::Crictl => "crictl",
+            Artifact::Containerd => "containerd",
+            Artifact::Runc => "runc",
         }
     }
 
-    /// The artifacts an OS's nodes download.
+    /// The artifacts an OS's nodes may download: Flatcar ships its own containerd and has no
+    /// package manager for Kubernetes; Ubuntu and Debian get Kubernetes from packages and
+    /// containerd 2 from its release when the image's is older.
     pub fn needed_on(os: Os) -> &'static [Artifact] {
         if os == Os::Flatcar {
-            &Artifact::ALL
+            &Artifact::ALL[..5]
         } else {
-            &Artifact::ALL[..1]
+            &[Artifact::Etcd, Artifact::Containerd, Artifact::Runc]
         }
     }
 
-    /// The version of the artifact that Kubernetes `v` gets.
-    pub fn version(self, v: KubeVersion, r: &MinorRelease) -> String {
+    /// The version of the artifact in `v`.
+    pub fn version(self, v: &Versions) -> String {
         match self {
-            Artifact::Etcd => r.etcd_version.to_string(),
-            Artifact::Crictl => r.crictl_version.to_string(),
-            _ => v.to_string(),
+            Artifact::Etcd => v.release.etcd_version.to_string(),
+            Artifact::Crictl => v.release.crictl_version.to_string(),
+            Artifact::Containerd => v.containerd.to_string(),
+            Artifact::Runc => v.runc.to_string(),
+            _ => v.kube.to_string(),
         }
     }
 
-    /// Where the artifact is downloaded from (linux/amd64).
-    pub fn url(self, v: KubeVersion, r: &MinorRelease) -> String {
-        let version = self.version(v, r);
+    /// Where the artifact is downloaded from upstream (linux/amd64).
+    pub fn url(self, v: &Versions) -> String {
+        let version = self.version(v);
         match self {
+            Artifact::Containerd => format!(
+                "https://github.com/containerd/containerd/releases/download/v{version}/containerd-{version}-linux-amd64.tar.gz"
+            ),
+            Artifact::Runc => format!(
+                "https://github.com/opencontainers/runc/releases/download/v{version}/runc.amd64"
+            ),
             Artifact::Etcd => format!(
                 "https://github.com/etcd-io/etcd/releases/download/v{version}/etcd-v{version}-linux-amd64.tar.gz"
             ),
@@ -163,26 +189,36 @@ impl Artifact {
     }
 
     /// Where upstream publishes the artifact's sha256, for the hint when k8sgen has none.
-    pub fn checksum_source(self, v: KubeVersion, r: &MinorRelease) -> String {
+    pub fn checksum_source(self, v: &Versions) -> String {
         match self {
             Artifact::Etcd => format!(
                 "https://github.com/etcd-io/etcd/releases/download/v{}/SHA256SUMS",
-                self.version(v, r)
+                self.version(v)
             ),
-            _ => format!("{}.sha256", self.url(v, r)),
+            Artifact::Containerd => format!("{}.sha256sum", self.url(v)),
+            Artifact::Runc => format!(
+                "https://github.com/opencontainers/runc/releases/download/v{}/runc.sha256sum",
+                self.version(v)
+            ),
+            _ => format!("{}.sha256", self.url(v)),
         }
     }
 
-    /// k8sgen's pinned sha256 for the artifact of Kubernetes `v`, if confirmed. The
-    /// Kubernetes binaries' pins are for `latest_patch` only.
-    pub fn pinned_sha256(self, v: KubeVersion, r: &MinorRelease) -> Option<&'static str> {
-        let binary = |sha| if v.patch == r.latest_patch { sha } else { None };
+    /// k8sgen's pinned sha256 for the artifact in `v`, if confirmed. The Kubernetes
+    /// binaries' pins are for `latest_patch` only, the runtime's for the catalog's versions.
+    pub fn pinned_sha256(self, v: &Versions) -> Option<&'static str> {
+        let r = v.release;
+        let binary = |sha| if v.kube.patch == r.latest_patch { sha } else { None };
         match self {
             Artifact::Etcd => r.etcd_sha256,
             Artifact::Crictl => r.crictl_sha256,
             Artifact::Kubeadm => binary(r.kubeadm_sha256),
             Artifact::Kubelet => binary(r.kubelet_sha256),
             Artifact::Kubectl => binary(r.kubectl_sha256),
+            Artifact::Containerd => {
+                (v.containerd == CONTAINERD_VERSION).then_some(CONTAINERD_SHA256)
+            }
+            Artifact::Runc => (v.runc == RUNC_VERSION).then_some(RUNC_SHA256),
         }
     }
 }
@@ -193,6 +229,16 @@ pub const DEFAULT_KUBERNETES_VERSION: &str = "1.36.4";
 
 pub const KUBEADM_API_VERSION: &str = "kubeadm.k8s.io/v1beta4";
 pub const KUBE_ROUTER_IMAGE: &str = "docker.io/cloudnativelabs/kube-router:v2.11.1";
+
+/// containerd installed on Ubuntu and Debian nodes whose image has none of major version 2 or
+/// later (Debian 12 ships 1.6.20, Ubuntu 24.04 1.7: both past their end of life, and kubelet
+/// 1.36 serves them only through a fallback scheduled for removal), with runc; sha256 of the
+/// linux-amd64 release files as kubespray pins them (`checksums.yml` @46dbdd39).
+pub const CONTAINERD_VERSION: &str = "2.3.4";
+pub const CONTAINERD_SHA256: &str =
+    "9d68969855fbf676cdb8ed758e420fb048d61f984f61de3e53eddfebe484d168";
+pub const RUNC_VERSION: &str = "1.4.3";
+pub const RUNC_SHA256: &str = "f6ae8efc0fa40079e1475e97cbe9d1bd3f106a28d6af78a11d9f1bd565515e60";
 
 /// CNI reference plugins (bridge, host-local, portmap) for Flatcar; Ubuntu/Debian get them
 /// from the `kubernetes-cni` package that kubelet depends on.

@@ -198,6 +198,32 @@ pub(super) fn kubernetes(b: &mut Builder, plan: &Plan) -> Result<(), BundleError
     Ok(())
 }
 
+const CONTAINERD_UNIT_PATH: &str = "/etc/k8sgen/containerd.service";
+/// containerd's systemd unit as its release ships it (`containerd.service` at the tag), with
+/// the binary where the release tarball puts it under /usr/local.
+const CONTAINERD_UNIT: &str = "# containerd.service of the containerd release (k8sgen installs it with the release files)
+[Unit]
+Description=containerd container runtime
+Documentation=https://containerd.io
+After=network.target dbus.service
+
+[Service]
+ExecStartPre=-/sbin/modprobe overlay
+ExecStart=/usr/local/bin/containerd
+Type=notify
+Delegate=yes
+KillMode=process
+Restart=always
+RestartSec=5
+LimitNPROC=infinity
+LimitCORE=infinity
+TasksMax=infinity
+OOMScoreAdjust=-999
+
+[Install]
+WantedBy=multi-user.target
+";
+
 pub(super) fn packages_and_runtime(
     b: &mut Builder,
     plan: &Plan,
@@ -216,11 +242,15 @@ pub(super) fn packages_and_runtime(
             json!({"role": role, "bin_dir": platform.bin_dir}),
         )?);
     } else {
+        // containerd's own unit (the release's `containerd.service`), put in place only when
+        // the step installs containerd from its release files.
+        b.file(CONTAINERD_UNIT_PATH, 0o644, CONTAINERD_UNIT);
         b.step(Step::new(
             BootStep::Packages,
             2400,
             3,
-            json!({"role": role, "bin_dir": platform.bin_dir}),
+            json!({"role": role, "bin_dir": platform.bin_dir, "runtime": plan.runtime,
+                   "containerd_unit": CONTAINERD_UNIT_PATH}),
         )?);
     }
     b.file("/etc/crictl.yaml", 0o644, CRICTL);

@@ -83,6 +83,7 @@ pub fn plan(
         image: spec.nodes.image.clone(),
         platform: platform(os),
         downloads: downloads(&parsed),
+        runtime: runtime(&parsed),
         haproxy_image: catalog::HAPROXY_IMAGE.into(),
         pod_subnet: parsed.pod_subnet,
         service_subnet: parsed.service_subnet,
@@ -132,7 +133,7 @@ fn unread_files(spec: &ClusterSpec) -> Result<(), PlanError> {
 fn etcd(spec: &ClusterSpec, parsed: &Parsed, nodes: &[NodePlan]) -> EtcdPlan {
     EtcdPlan {
         version: parsed.release.etcd_version.into(),
-        tarball_url: Artifact::Etcd.url(parsed.version, parsed.release),
+        tarball_url: parsed.download_url(Artifact::Etcd),
         tarball_sha256: sha256_of(parsed, Artifact::Etcd),
         heartbeat_interval_ms: spec.control_plane.etcd.heartbeat_interval_ms,
         election_timeout_ms: spec.control_plane.etcd.election_timeout_ms,
@@ -239,7 +240,6 @@ fn downloads(parsed: &Parsed) -> Vec<Download> {
     if parsed.os != Os::Flatcar {
         return Vec::new();
     }
-    let (v, r) = (parsed.version, parsed.release);
     let mut downloads: Vec<Download> = [
         Artifact::Kubeadm,
         Artifact::Kubelet,
@@ -249,19 +249,47 @@ fn downloads(parsed: &Parsed) -> Vec<Download> {
     .into_iter()
     .map(|a| Download {
         name: a.as_str().into(),
-        url: a.url(v, r),
+        url: parsed.download_url(a),
         sha256: sha256_of(parsed, a),
     })
     .collect();
     downloads.push(Download {
         name: "cni-plugins".into(),
-        url: format!(
-            "https://github.com/containernetworking/plugins/releases/download/v{c}/cni-plugins-linux-amd64-v{c}.tgz",
-            c = catalog::CNI_PLUGINS_VERSION
-        ),
+        url: {
+            let upstream = format!(
+                "https://github.com/containernetworking/plugins/releases/download/v{c}/cni-plugins-linux-amd64-v{c}.tgz",
+                c = catalog::CNI_PLUGINS_VERSION
+            );
+            match &parsed.download_mirror {
+                Some(m) => format!("{m}/{}", upstream.trim_start_matches("https://")),
+                None => upstream,
+            }
+        },
         sha256: catalog::CNI_PLUGINS_SHA256.into(),
     });
     downloads
+}
+
+/// Ubuntu and Debian: containerd 2 and runc from their release files unless the image has
+/// containerd 2 (Flatcar ships its own).
+fn runtime(parsed: &Parsed) -> Option<RuntimePlan> {
+    (parsed.os != Os::Flatcar).then(|| RuntimePlan {
+        source: format!(
+            "the image's containerd if it is 2.x or later, else containerd {} and runc {} from their release files (sha256-checked)",
+            parsed.containerd_version, parsed.runc_version
+        ),
+        containerd: Download {
+            name: "containerd".into(),
+            url: parsed.download_url(Artifact::Containerd),
+            sha256: sha256_of(parsed, Artifact::Containerd),
+        },
+        containerd_version: parsed.containerd_version.clone(),
+        runc: Download {
+            name: "runc".into(),
+            url: parsed.download_url(Artifact::Runc),
+            sha256: sha256_of(parsed, Artifact::Runc),
+        },
+    })
 }
 
 /// The artifact's sha256. `spec::check` refuses a spec lacking one its OS needs, so the

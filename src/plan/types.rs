@@ -72,6 +72,17 @@ pub struct Download {
     pub sha256: String,
 }
 
+/// The container runtime of Ubuntu and Debian nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimePlan {
+    /// In words, for `plan`.
+    pub source: String,
+    pub containerd_version: String,
+    pub containerd: Download,
+    pub runc: Download,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EtcdPlan {
@@ -153,6 +164,9 @@ pub struct Plan {
     pub platform: Platform,
     /// Pinned binaries for OSes without packages (empty on Ubuntu/Debian).
     pub downloads: Vec<Download>,
+    /// Where Ubuntu and Debian nodes get containerd; none on Flatcar (its own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<RuntimePlan>,
     /// Image of the node-local API load balancer where no haproxy package exists.
     pub haproxy_image: String,
     pub pod_subnet: Ipv4Net,

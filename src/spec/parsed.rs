@@ -4,7 +4,7 @@
 //! reported with the others instead of stopping deserialization at the first. Values only:
 //! the checks that produce them live in `validate`, and nothing here decides a plan.
 
-use crate::catalog::{Artifact, BootStep, KubeVersion, MinorRelease, Os};
+use crate::catalog::{Artifact, BootStep, KubeVersion, MinorRelease, Os, Versions};
 use ipnet::Ipv4Net;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -19,6 +19,11 @@ pub struct Parsed {
     /// sha256 of every release download the nodes make (`catalog::Artifact::needed_on`),
     /// pinned or from `kubernetes.checksums`.
     pub checksums: BTreeMap<Artifact, String>,
+    /// containerd and runc versions k8sgen installs where the image has no containerd 2.
+    pub containerd_version: String,
+    pub runc_version: String,
+    /// `nodes.downloadMirror`, without a trailing `/`.
+    pub download_mirror: Option<String>,
     pub pod_subnet: Ipv4Net,
     pub service_subnet: Ipv4Net,
     pub cluster_cidr: Ipv4Net,
@@ -46,6 +51,30 @@ pub struct ParsedAdmin {
 pub struct TokenTtl {
     text: String,
     seconds: u64,
+}
+
+impl Parsed {
+    /// The versions the nodes' downloads are at.
+    pub fn versions(&self) -> Versions<'_> {
+        Versions {
+            kube: self.version,
+            release: self.release,
+            containerd: &self.containerd_version,
+            runc: &self.runc_version,
+        }
+    }
+
+    /// Where a node fetches `artifact`: upstream, or the same path under the mirror.
+    pub fn download_url(&self, artifact: Artifact) -> String {
+        let upstream = artifact.url(&self.versions());
+        match &self.download_mirror {
+            Some(mirror) => format!(
+                "{mirror}/{}",
+                upstream.strip_prefix("https://").unwrap_or(&upstream)
+            ),
+            None => upstream,
+        }
+    }
 }
 
 impl TokenTtl {

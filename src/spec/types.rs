@@ -62,6 +62,10 @@ pub struct Checksums {
     pub kubectl: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crictl: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containerd: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runc: Option<String>,
 }
 
 impl Checksums {
@@ -78,6 +82,8 @@ impl Checksums {
             Artifact::Kubelet => &self.kubelet,
             Artifact::Kubectl => &self.kubectl,
             Artifact::Crictl => &self.crictl,
+            Artifact::Containerd => &self.containerd,
+            Artifact::Runc => &self.runc,
         }
         .as_deref()
     }
@@ -172,6 +178,26 @@ pub struct Nodes {
     pub os: String,
     /// Glance image name used by `up`.
     pub image: String,
+    /// The container runtime installed when the image has no containerd 2 (Ubuntu, Debian).
+    #[serde(default)]
+    pub runtime: Runtime,
+    /// Base URL of a mirror of the release downloads (etcd, containerd, runc; Flatcar's
+    /// Kubernetes binaries), laid out as `<mirror>/<upstream host>/<upstream path>`, e.g.
+    /// `http://mirror.example/github.com/etcd-io/etcd/releases/download/...`. The same
+    /// sha256 checks apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_mirror: Option<String>,
+}
+
+/// `nodes.runtime`: the versions of containerd and runc k8sgen installs from their release
+/// files. Defaults: the catalog's, with pinned sha256; others need `kubernetes.checksums`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runtime {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containerd: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runc: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -8,7 +8,7 @@
 use super::checks::*;
 use super::parsed::{Parsed, ParsedAdmin, TokenTtl};
 use super::types::*;
-use crate::catalog::{self, Artifact, BootStep, KubeVersion, MinorRelease, Os};
+use crate::catalog::{self, Artifact, BootStep, KubeVersion, MinorRelease, Os, Versions};
 use ipnet::Ipv4Net;
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
@@ -34,7 +34,14 @@ pub fn check(spec: &ClusterSpec) -> Result<Parsed, Vec<Problem>> {
         .cluster
         .and_then(|cluster| check_addresses(&mut c, spec, &cluster));
     let os = check_nodes(&mut c, &spec.nodes);
-    let checksums = check_checksums(&mut c, &spec.kubernetes.checksums, version, os);
+    let (containerd_version, runc_version) = check_runtime(&mut c, &spec.nodes.runtime);
+    let download_mirror = check_download_mirror(&mut c, &spec.nodes);
+    let checksums = check_checksums(
+        &mut c,
+        &spec.kubernetes.checksums,
+        version.map(|(kube, release)| (kube, release, containerd_version.clone(), runc_version.clone())),
+        os,
+    );
     check_cluster_network(&mut c, &spec.network);
     let admin = spec
         .network
@@ -60,6 +67,9 @@ pub fn check(spec: &ClusterSpec) -> Result<Parsed, Vec<Problem>> {
             release,
             os: os?,
             checksums,
+            containerd_version,
+            runc_version,
+            download_mirror,
             pod_subnet: nets.pods?,
             service_subnet: nets.services?,
             cluster_cidr: nets.cluster?,
@@ -183,7 +193,7 @@ fn check_api_names(c: &mut Collector, k: &Kubernetes) {
 fn check_checksums(
     c: &mut Collector,
     given: &Checksums,
-    version: Option<(KubeVersion, &'static MinorRelease)>,
+    version: Option<(KubeVersion, &'static MinorRelease, String, String)>,
     os: Option<Os>,
 ) -> Option<BTreeMap<Artifact, String>> {
     let is_sha256 = |sha: &str| sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit());
@@ -198,20 +208,26 @@ fn check_checksums(
             );
         }
     }
-    let ((v, r), os) = (version?, os?);
+    let ((kube, release, containerd, runc), os) = (version?, os?);
+    let v = &Versions {
+        kube,
+        release,
+        containerd: &containerd,
+        runc: &runc,
+    };
     let mut resolved = BTreeMap::new();
     for &artifact in Artifact::needed_on(os) {
         let path = format!("kubernetes.checksums.{}", artifact.as_str());
-        let name = format!("{} {}", artifact.as_str(), artifact.version(v, r));
+        let name = format!("{} {}", artifact.as_str(), artifact.version(v));
         let given = given.get(artifact);
         if given.is_some_and(|sha| !is_sha256(sha)) {
             continue; // reported above
         }
-        match (given.map(str::to_ascii_lowercase), artifact.pinned_sha256(v, r)) {
+        match (given.map(str::to_ascii_lowercase), artifact.pinned_sha256(v)) {
             (Some(given), Some(pinned)) if given != pinned => c.push(
                 path,
                 format!("differs from k8sgen's pinned sha256 for {name} ({pinned})"),
-                format!("remove it, or check it against {}", artifact.checksum_source(v, r)),
+                format!("remove it, or check it against {}", artifact.checksum_source(v)),
             ),
             (Some(sha), _) => {
                 resolved.insert(artifact, sha);
@@ -222,17 +238,78 @@ fn check_checksums(
             (None, None) => c.push(
                 path,
                 format!(
-                    "k8sgen has no confirmed sha256 for {name}, which Kubernetes {v} on {os} downloads"
+                    "k8sgen has no confirmed sha256 for {name}, which Kubernetes {kube} on {os} downloads"
                 ),
-                format!(
-                    "set it from {}, or use Kubernetes {}",
-                    artifact.checksum_source(v, r),
-                    catalog::DEFAULT_KUBERNETES_VERSION
-                ),
+                match artifact {
+                    Artifact::Containerd | Artifact::Runc => format!(
+                        "set it from {}, or leave nodes.runtime.{} out for {}",
+                        artifact.checksum_source(v),
+                        artifact.as_str(),
+                        artifact.version(&Versions {
+                            containerd: catalog::CONTAINERD_VERSION,
+                            runc: catalog::RUNC_VERSION,
+                            ..*v
+                        }),
+                    ),
+                    _ => format!(
+                        "set it from {}, or use Kubernetes {}",
+                        artifact.checksum_source(v),
+                        catalog::DEFAULT_KUBERNETES_VERSION
+                    ),
+                },
             ),
         }
     }
     Some(resolved)
+}
+
+/// `nodes.runtime`: dotted version numbers; containerd 2 or later (1.x is past its end of
+/// life). Yields the versions to install, the catalog's where none is given.
+fn check_runtime(c: &mut Collector, runtime: &Runtime) -> (String, String) {
+    let dotted = |v: &str| {
+        let parts: Vec<&str> = v.split('.').collect();
+        parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    for (field, value) in [("containerd", &runtime.containerd), ("runc", &runtime.runc)] {
+        if let Some(v) = value
+            && !dotted(v)
+        {
+            c.push(
+                format!("nodes.runtime.{field}"),
+                format!("`{v}` is not a MAJOR.MINOR.PATCH version"),
+                "write the release's number without the leading v, e.g. \"2.3.4\"",
+            );
+        }
+    }
+    if let Some(v) = &runtime.containerd
+        && dotted(v)
+        && v.split('.').next().is_some_and(|major| major.parse::<u32>().unwrap_or(0) < 2)
+    {
+        c.push(
+            "nodes.runtime.containerd",
+            format!("containerd {v} is past its end of life"),
+            format!("use containerd 2 or later, e.g. {}", catalog::CONTAINERD_VERSION),
+        );
+    }
+    (
+        runtime.containerd.clone().unwrap_or_else(|| catalog::CONTAINERD_VERSION.into()),
+        runtime.runc.clone().unwrap_or_else(|| catalog::RUNC_VERSION.into()),
+    )
+}
+
+/// `nodes.downloadMirror`: an http(s) URL; yielded without a trailing `/`.
+fn check_download_mirror(c: &mut Collector, nodes: &Nodes) -> Option<String> {
+    let mirror = nodes.download_mirror.as_deref()?;
+    if !(mirror.starts_with("http://") || mirror.starts_with("https://"))
+        || mirror.contains(char::is_whitespace)
+    {
+        c.push(
+            "nodes.downloadMirror",
+            format!("`{mirror}` is not an http(s) URL"),
+            "give the base URL under which the upstream hosts' paths are served, e.g. http://mirror.example/ (it then serves github.com/etcd-io/etcd/releases/download/...)",
+        );
+    }
+    Some(mirror.trim_end_matches('/').to_string())
 }
 
 fn check_packages(c: &mut Collector, packages: &KubernetesPackages) {

@@ -393,7 +393,13 @@ pub fn compile_profile_at(name: &str, minor: u32, gzip: bool) -> Compiled {
     spec.kubernetes.version = version.to_string();
     let os = k8sgen::catalog::Os::parse(&spec.nodes.os).unwrap();
     for &artifact in Artifact::needed_on(os) {
-        if artifact.pinned_sha256(version, release).is_none() {
+        let versions = k8sgen::catalog::Versions {
+            kube: version,
+            release,
+            containerd: k8sgen::catalog::CONTAINERD_VERSION,
+            runc: k8sgen::catalog::RUNC_VERSION,
+        };
+        if artifact.pinned_sha256(&versions).is_none() {
             let stand_in = sha256_hex(format!("test stand-in for {artifact:?}").as_bytes());
             let c = &mut spec.kubernetes.checksums;
             *match artifact {
@@ -402,6 +408,8 @@ pub fn compile_profile_at(name: &str, minor: u32, gzip: bool) -> Compiled {
                 Artifact::Kubelet => &mut c.kubelet,
                 Artifact::Kubectl => &mut c.kubectl,
                 Artifact::Crictl => &mut c.crictl,
+                Artifact::Containerd => &mut c.containerd,
+                Artifact::Runc => &mut c.runc,
             } = Some(stand_in);
         }
     }
