@@ -141,10 +141,13 @@ fn profile(name: &str) -> String {
 /// openstack-ha with 3 masters and one worker, the admin network on DHCP with a gateway
 /// (10.0.2.0/24 is qemu's user-mode network), the test mirror, and raft timing an emulated
 /// VM can keep (spec options, production defaults elsewhere).
-fn ha_spec() -> String {
+fn ha_spec(runtime: &Runtime) -> String {
+    let (nodes, checksums) = (runtime.nodes_edit(), runtime.checksums_edit());
     edit_text(
         &profile("openstack-ha"),
         &[
+            (nodes.0, &nodes.1),
+            (checksums.0, &checksums.1),
             (
                 "    count: 3\n    flavor: m1.xlarge",
                 "    count: 1\n    flavor: m1.xlarge",
@@ -162,10 +165,13 @@ fn ha_spec() -> String {
 }
 
 /// `single` with a static admin network (no gateway, as `up` requires of static subnets).
-fn static_spec() -> String {
+fn static_spec(runtime: &Runtime) -> String {
+    let (nodes, checksums) = (runtime.nodes_edit(), runtime.checksums_edit());
     edit_text(
         &profile("single"),
         &[
+            (nodes.0, &nodes.1),
+            (checksums.0, &checksums.1),
             (
                 "  dnsDomain: cluster.local\n",
                 &format!("  dnsDomain: cluster.local\n  packages:\n    mirror: http://{MIRROR}/\n"),
@@ -180,6 +186,114 @@ fn static_spec() -> String {
             ),
         ],
     )
+}
+
+/// containerd 2 and runc as release files in the test mirror, in upstream's layout under
+/// `<mirror>/github.com/...`: the image's containerd is Debian's 1.6, so every node installs
+/// these. The real upstream files cannot be fetched here: containerd is Debian sid's 2.x
+/// build (`tests/fetch-containerd2.sh`) packed as the release tarball is (`bin/...`), runc
+/// is this machine's. The spec names their versions and sha256 (`nodes.runtime`,
+/// `kubernetes.checksums`), as an operator does for versions k8sgen has no pin for.
+struct Runtime {
+    containerd: String,
+    runc: String,
+    containerd_sha256: String,
+    runc_sha256: String,
+}
+
+impl Runtime {
+    /// Stand-in values for a spec that is only loaded.
+    fn placeholder() -> Runtime {
+        Runtime {
+            containerd: "2.1.9".into(),
+            runc: "1.1.5".into(),
+            containerd_sha256: "0".repeat(64),
+            runc_sha256: "1".repeat(64),
+        }
+    }
+
+    /// Writes the files into `mirror`.
+    fn publish(mirror: &Path) -> Runtime {
+        let containerd2 = PathBuf::from("/var/cache/k8sgen-containerd2/usr/bin");
+        assert!(
+            containerd2.join("containerd").is_file(),
+            "tests/all.sh unpacks containerd 2 first (tests/fetch-containerd2.sh)"
+        );
+        let version_of = |program: &Path, args: &[&str], field: usize| -> String {
+            let out = Command::new(program).args(args).output().unwrap();
+            let text = String::from_utf8(out.stdout).unwrap();
+            let word = text
+                .split_whitespace()
+                .nth(field)
+                .unwrap_or_default()
+                .to_string();
+            word.trim_start_matches('v')
+                .split(['+', '~'])
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        let containerd = version_of(&containerd2.join("containerd"), &["--version"], 2);
+        let runc_bin = PathBuf::from("/usr/sbin/runc");
+        let runc = version_of(&runc_bin, &["--version"], 2);
+        let release = mirror.join(format!(
+            "github.com/containerd/containerd/releases/download/v{containerd}"
+        ));
+        let staging = mirror.join(".containerd-staging");
+        std::fs::create_dir_all(staging.join("bin")).unwrap();
+        std::fs::create_dir_all(&release).unwrap();
+        for bin in ["containerd", "containerd-shim-runc-v2", "ctr"] {
+            std::fs::copy(containerd2.join(bin), staging.join("bin").join(bin)).unwrap();
+        }
+        let tarball = release.join(format!("containerd-{containerd}-linux-amd64.tar.gz"));
+        let packed = Command::new("tar")
+            .arg("-czf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(&staging)
+            .arg("bin")
+            .output()
+            .unwrap();
+        assert!(
+            packed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&packed.stderr)
+        );
+        std::fs::remove_dir_all(&staging).unwrap();
+        let runc_release = mirror.join(format!(
+            "github.com/opencontainers/runc/releases/download/v{runc}"
+        ));
+        std::fs::create_dir_all(&runc_release).unwrap();
+        std::fs::copy(&runc_bin, runc_release.join("runc.amd64")).unwrap();
+        Runtime {
+            containerd_sha256: sha256_hex(&std::fs::read(&tarball).unwrap()),
+            runc_sha256: sha256_hex(&std::fs::read(runc_release.join("runc.amd64")).unwrap()),
+            containerd,
+            runc,
+        }
+    }
+
+    /// The spec's `nodes.runtime` and download mirror.
+    fn nodes_edit(&self) -> (&'static str, String) {
+        (
+            "  image: ubuntu-24.04",
+            format!(
+                "  runtime: {{containerd: \"{}\", runc: \"{}\"}}\n  downloadMirror: http://{MIRROR}/\n  image: ubuntu-24.04",
+                self.containerd, self.runc
+            ),
+        )
+    }
+
+    /// Their sha256 under `kubernetes.checksums`.
+    fn checksums_edit(&self) -> (&'static str, String) {
+        (
+            "  podSubnet:",
+            format!(
+                "  checksums:\n    containerd: \"{}\"\n    runc: \"{}\"\n  podSubnet:",
+                self.containerd_sha256, self.runc_sha256
+            ),
+        )
+    }
 }
 
 fn etcdctl(
@@ -321,6 +435,11 @@ echo "sources=$(cat /etc/apt/sources.list.d/kubernetes.list 2>&1)"
 echo "versions=$(dpkg-query -W -f '${Package}=${Version} ' kubelet kubeadm kubectl cri-tools 2>&1)"
 echo "crictl=$(crictl --version 2>&1)"
 echo "sandbox=$(containerd config dump 2>&1 | grep -E '^\s*sandbox(_image)? = ' | xargs)"
+echo "containerd_version=$(containerd --version 2>&1 | awk '{print $3}')"
+echo "containerd_path=$(command -v containerd)"
+echo "containerd_active=$(systemctl is-active containerd 2>&1)"
+echo "containerd_unit=$(systemctl show -p FragmentPath --value containerd 2>&1)"
+echo "config_version=$(sed -nE 's/^version *= *([0-9]+).*/\1/p' /etc/containerd/config.toml | head -n 1)"
 echo "holds=$(apt-mark showhold | sort | xargs)"
 echo "inrelease=$(ls /var/lib/apt/lists/ | grep -c 'core:_stable:_v1.36_deb_InRelease$')"
 echo "unauthenticated=$(cat /etc/apt/sources.list.d/* /etc/apt/apt.conf.d/* /var/log/k8sgen/bootstrap.log 2>/dev/null | grep -ci -e 'trusted=yes' -e 'allow-unauthenticated' -e 'AllowInsecureRepositories')"
@@ -417,13 +536,14 @@ fn nodes_boot_from_a_config_drive_through_the_kubernetes_step() {
             workers,
         }
     };
+    let runtime = Runtime::publish(&mirror);
     let demo = make(
         "demo",
-        ha_spec(),
+        ha_spec(&runtime),
         vec!["demo-cp-0", "demo-cp-1", "demo-cp-2"],
         vec!["demo-general-0"],
     );
-    let lab = make("lab", static_spec(), vec!["lab-cp-0"], vec![]);
+    let lab = make("lab", static_spec(&runtime), vec!["lab-cp-0"], vec![]);
 
     // Both clusters boot at once: one VM run for both admin-network variants.
     let serve = format!("{MIRROR}:80={}", mirror.display());
@@ -681,11 +801,30 @@ fn nodes_boot_from_a_config_drive_through_the_kubernetes_step() {
                 get("crictl") == "crictl version v1.36.0",
                 format!("{node}: crictl `{}`", get("crictl")),
             );
-            // The runtime step gave the image's containerd (Debian's 1.6, default pause 3.6)
-            // kubeadm's pause, and containerd itself reads it back.
+            // The packages step replaced the image's containerd 1.6 with the release files
+            // from the mirror (sha256-checked), the runtime step configured it (config
+            // version 3, kubeadm's pause) and it runs from k8sgen's unit.
             check(
-                get("sandbox") == "sandbox_image = registry.k8s.io/pause:3.10.2",
-                format!("{node}: containerd sandbox image `{}`", get("sandbox")),
+                get("containerd_version").starts_with(&runtime.containerd)
+                    && get("containerd_path") == "/usr/local/bin/containerd"
+                    && get("containerd_active") == "active"
+                    && get("containerd_unit") == "/etc/systemd/system/containerd.service",
+                format!(
+                    "{node}: containerd {} at {} ({}, unit {})",
+                    get("containerd_version"),
+                    get("containerd_path"),
+                    get("containerd_active"),
+                    get("containerd_unit")
+                ),
+            );
+            check(
+                get("config_version") == "3"
+                    && get("sandbox") == "sandbox = registry.k8s.io/pause:3.10.2",
+                format!(
+                    "{node}: containerd config version {}, sandbox image `{}`",
+                    get("config_version"),
+                    get("sandbox")
+                ),
             );
             check(
                 get("holds") == "kubeadm kubectl kubelet",
@@ -922,7 +1061,8 @@ fn nodes_boot_from_a_config_drive_through_the_kubernetes_step() {
 /// the VM run would silently test something else) and the result must be a valid spec.
 #[test]
 fn the_vm_specs_apply_every_edit_and_load() {
-    for (name, text) in [("demo", ha_spec()), ("lab", static_spec())] {
+    let runtime = Runtime::placeholder();
+    for (name, text) in [("demo", ha_spec(&runtime)), ("lab", static_spec(&runtime))] {
         k8sgen::spec::load(name, &text).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
@@ -934,7 +1074,7 @@ fn the_vm_specs_apply_every_edit_and_load() {
 fn render_reproduces_qemus_facts_and_differences_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("cluster.yaml");
-    std::fs::write(&spec, ha_spec()).unwrap();
+    std::fs::write(&spec, ha_spec(&Runtime::placeholder())).unwrap();
     let plain = dir.path().join("plain");
     render_spec(&spec, &fixture_path(), &plain);
     let with_facts = rendered_user_data(&spec, &fixture_path(), &dir.path().join("rendered"));
