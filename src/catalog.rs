@@ -208,7 +208,13 @@ impl Artifact {
     /// binaries' pins are for `latest_patch` only, the runtime's for the catalog's versions.
     pub fn pinned_sha256(self, v: &Versions) -> Option<&'static str> {
         let r = v.release;
-        let binary = |sha| if v.kube.patch == r.latest_patch { sha } else { None };
+        let binary = |sha| {
+            if v.kube.patch == r.latest_patch {
+                sha
+            } else {
+                None
+            }
+        };
         match self {
             Artifact::Etcd => r.etcd_sha256,
             Artifact::Crictl => r.crictl_sha256,

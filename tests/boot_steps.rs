@@ -542,3 +542,165 @@ fn the_runtime_step_configures_containerd_1_and_2_alike() {
         assert!(!text.contains("SystemdCgroup = false"), "{text}");
     }
 }
+
+/// The packages step's containerd part, from rendered user-data, in a private root where the
+/// machine's containerd is Debian's 1.6: it fetches the release files the spec names (a
+/// stand-in `curl` serves them from a local mirror), checks their sha256, unpacks containerd
+/// and runc under /usr/local with containerd's unit, and then the containerd that answers is
+/// the new one. A tarball whose sha256 differs fails the step with nothing installed.
+#[test]
+fn containerd_2_is_installed_from_its_release_files_when_the_image_has_1_x() {
+    common::require("containerd");
+    let containerd2 = Path::new("/var/cache/k8sgen-containerd2/usr/bin");
+    assert!(
+        containerd2.join("containerd").is_file(),
+        "tests/all.sh unpacks containerd 2 first"
+    );
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    // The release files, as upstream lays them out.
+    let version = "2.1.9";
+    let staging = r.join("staging");
+    std::fs::create_dir_all(staging.join("bin")).unwrap();
+    for bin in ["containerd", "containerd-shim-runc-v2", "ctr"] {
+        std::fs::copy(containerd2.join(bin), staging.join("bin").join(bin)).unwrap();
+    }
+    let release = r.join(format!(
+        "mirror/github.com/containerd/containerd/releases/download/v{version}"
+    ));
+    std::fs::create_dir_all(&release).unwrap();
+    let tarball = release.join(format!("containerd-{version}-linux-amd64.tar.gz"));
+    assert!(
+        Command::new("tar")
+            .arg("-czf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(&staging)
+            .arg("bin")
+            .status()
+            .unwrap()
+            .success()
+    );
+    let runc_dir = r.join("mirror/github.com/opencontainers/runc/releases/download/v1.1.5");
+    std::fs::create_dir_all(&runc_dir).unwrap();
+    std::fs::write(
+        runc_dir.join("runc.amd64"),
+        "#!/bin/sh\necho runc version 1.1.5\n",
+    )
+    .unwrap();
+    let sha = |p: &Path| common::sha256_hex(&std::fs::read(p).unwrap());
+    let (runc_sha, tarball_sha) = (sha(&runc_dir.join("runc.amd64")), sha(&tarball));
+    let spec_with = |containerd_sha: &str| {
+        let text = common::edit_text(
+            k8sgen::profiles::find("single").unwrap().text,
+            &[
+                (
+                    "  image: ubuntu-24.04",
+                    "  runtime: {containerd: \"2.1.9\", runc: \"1.1.5\"}\n  image: ubuntu-24.04",
+                ),
+                (
+                    "  podSubnet:",
+                    &format!(
+                        "  checksums:\n    containerd: \"{containerd_sha}\"\n    runc: \"{runc_sha}\"\n  podSubnet:"
+                    ),
+                ),
+            ],
+        );
+        let compiled = common::compile_text("single", &text);
+        let plan = &compiled.plan;
+        let script = compiled.bundles[0]
+            .files
+            .iter()
+            .find(|f| f.path == plan.platform.script_path)
+            .unwrap()
+            .content
+            .clone();
+        let step = shell_function(&script, "step_packages");
+        let lines: Vec<&str> = step.lines().collect();
+        let start = lines
+            .iter()
+            .position(|l| l.contains("# containerd 2 or later"))
+            .unwrap();
+        let end = lines
+            .iter()
+            .position(|l| l.contains("packages.detail"))
+            .unwrap();
+        lines[start..=end]
+            .join("\n")
+            .replace("/usr/local", "$ROOT/usr/local")
+            .replace("/var/lib/k8sgen", "$ROOT/var/lib/k8sgen")
+            .replace("/etc/", "$ROOT/etc/")
+    };
+    let bin = r.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    // curl -fsSL --retry 3 -o FILE URL: the URL's host and path under the local mirror.
+    stub(
+        &bin,
+        "curl",
+        "out=; while [ $# -gt 1 ]; do [ \"$1\" = -o ] && out=$2; shift; done\n\
+         cp \"$ROOT/mirror/${1#https://}\" \"$out\"",
+    );
+    stub(
+        &bin,
+        "systemctl",
+        "echo \"systemctl $*\" >>\"$ROOT/systemctl.log\"",
+    );
+    for d in [
+        "usr/local/bin",
+        "usr/local/sbin",
+        "etc/k8sgen",
+        "etc/systemd/system",
+        "state/steps",
+    ] {
+        std::fs::create_dir_all(r.join(d)).unwrap();
+    }
+    std::fs::write(r.join("etc/k8sgen/containerd.service"), "[Unit]\n").unwrap();
+    let path = format!(
+        "{}:{}:{}",
+        r.join("usr/local/bin").display(),
+        r.join("usr/local/sbin").display(),
+        std::env::var("PATH").unwrap()
+    );
+    let run_part = |part: &str| {
+        Command::new("bash")
+            .args(["-euo", "pipefail", "-c", part])
+            .env("ROOT", r)
+            .env("STATE", r.join("state"))
+            .env("PATH", format!("{}:{path}", bin.display()))
+            .output()
+            .unwrap()
+    };
+
+    // A tarball that is not the one the spec pins: refused, nothing installed.
+    let out = run_part(&spec_with(&"0".repeat(64)));
+    assert!(!out.status.success(), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("FAILED"),
+        "{}",
+        output_text(&out)
+    );
+    assert!(!r.join("usr/local/bin/containerd").exists());
+
+    let out = run_part(&spec_with(&tarball_sha));
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(r.join("usr/local/bin/containerd-shim-runc-v2").is_file());
+    assert!(r.join("usr/local/sbin/runc").is_file());
+    assert!(r.join("etc/systemd/system/containerd.service").is_file());
+    assert!(
+        !r.join("var/lib/k8sgen/downloads").exists(),
+        "downloads left behind"
+    );
+    let detail = std::fs::read_to_string(r.join("state/steps/packages.detail")).unwrap();
+    assert!(detail.starts_with("containerd=2.1.9"), "{detail}");
+    let log = std::fs::read_to_string(r.join("systemctl.log")).unwrap();
+    assert!(log.contains("daemon-reload"), "{log}");
+    // Run again: the containerd now found is 2.x, so nothing is fetched.
+    std::fs::remove_dir_all(r.join("mirror")).unwrap();
+    let out = run_part(&spec_with(&tarball_sha));
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("using the image's containerd 2.1.9"),
+        "{}",
+        output_text(&out)
+    );
+}

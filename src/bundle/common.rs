@@ -201,7 +201,8 @@ pub(super) fn kubernetes(b: &mut Builder, plan: &Plan) -> Result<(), BundleError
 const CONTAINERD_UNIT_PATH: &str = "/etc/k8sgen/containerd.service";
 /// containerd's systemd unit as its release ships it (`containerd.service` at the tag), with
 /// the binary where the release tarball puts it under /usr/local.
-const CONTAINERD_UNIT: &str = "# containerd.service of the containerd release (k8sgen installs it with the release files)
+const CONTAINERD_UNIT: &str =
+    "# containerd.service of the containerd release (k8sgen installs it with the release files)
 [Unit]
 Description=containerd container runtime
 Documentation=https://containerd.io

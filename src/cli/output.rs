@@ -109,6 +109,14 @@ fn plan_header(p: &crate::plan::Plan) -> String {
         ),
         ("keys", p.key_algorithm.to_string()),
         ("os / image", format!("{} / {}", p.os, p.image)),
+        (
+            "runtime",
+            match &p.runtime {
+                Some(r) => format!("containerd: {} (sandbox {})", r.source, p.pause_image),
+                None => format!("containerd: Flatcar's own (sandbox {})", p.pause_image),
+            },
+        ),
+        ("etcd", p.etcd.version.clone()),
         ("user-data", user_data.to_string()),
         (
             "pods / services",

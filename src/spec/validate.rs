@@ -39,7 +39,14 @@ pub fn check(spec: &ClusterSpec) -> Result<Parsed, Vec<Problem>> {
     let checksums = check_checksums(
         &mut c,
         &spec.kubernetes.checksums,
-        version.map(|(kube, release)| (kube, release, containerd_version.clone(), runc_version.clone())),
+        version.map(|(kube, release)| {
+            (
+                kube,
+                release,
+                containerd_version.clone(),
+                runc_version.clone(),
+            )
+        }),
         os,
     );
     check_cluster_network(&mut c, &spec.network);
@@ -268,7 +275,10 @@ fn check_checksums(
 fn check_runtime(c: &mut Collector, runtime: &Runtime) -> (String, String) {
     let dotted = |v: &str| {
         let parts: Vec<&str> = v.split('.').collect();
-        parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        parts.len() == 3
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
     };
     for (field, value) in [("containerd", &runtime.containerd), ("runc", &runtime.runc)] {
         if let Some(v) = value
@@ -283,17 +293,28 @@ fn check_runtime(c: &mut Collector, runtime: &Runtime) -> (String, String) {
     }
     if let Some(v) = &runtime.containerd
         && dotted(v)
-        && v.split('.').next().is_some_and(|major| major.parse::<u32>().unwrap_or(0) < 2)
+        && v.split('.')
+            .next()
+            .is_some_and(|major| major.parse::<u32>().unwrap_or(0) < 2)
     {
         c.push(
             "nodes.runtime.containerd",
             format!("containerd {v} is past its end of life"),
-            format!("use containerd 2 or later, e.g. {}", catalog::CONTAINERD_VERSION),
+            format!(
+                "use containerd 2 or later, e.g. {}",
+                catalog::CONTAINERD_VERSION
+            ),
         );
     }
     (
-        runtime.containerd.clone().unwrap_or_else(|| catalog::CONTAINERD_VERSION.into()),
-        runtime.runc.clone().unwrap_or_else(|| catalog::RUNC_VERSION.into()),
+        runtime
+            .containerd
+            .clone()
+            .unwrap_or_else(|| catalog::CONTAINERD_VERSION.into()),
+        runtime
+            .runc
+            .clone()
+            .unwrap_or_else(|| catalog::RUNC_VERSION.into()),
     )
 }
 

@@ -425,3 +425,19 @@ pub fn compile_profile_at(name: &str, minor: u32, gzip: bool) -> Compiled {
     )
     .unwrap_or_else(|e| panic!("{name} at 1.{minor}: {e}"))
 }
+
+/// A spec's text compiled with the fixture bundle and clock, as `compile_profile` does.
+pub fn compile_text(name: &str, text: &str) -> Compiled {
+    let spec = spec::load(name, text).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut bundle = fixture();
+    let clock = fixture_clock(&bundle);
+    compile(
+        &spec,
+        &mut bundle,
+        &|_| None,
+        &clock,
+        &mut SeededEntropy(42),
+        Options::default(),
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
