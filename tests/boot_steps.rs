@@ -694,7 +694,18 @@ fn containerd_2_is_installed_from_its_release_files_when_the_image_has_1_x() {
     assert!(detail.starts_with("containerd=2.1.9"), "{detail}");
     let log = std::fs::read_to_string(r.join("systemctl.log")).unwrap();
     assert!(log.contains("daemon-reload"), "{log}");
-    // Run again: the containerd now found is 2.x, so nothing is fetched.
+    // An attempt cut short after containerd was unpacked but before its unit was in place
+    // is installed again, not taken for the image's.
+    std::fs::remove_file(r.join("etc/systemd/system/containerd.service")).unwrap();
+    let out = run_part(&spec_with(&tarball_sha));
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(
+        !output_text(&out).contains("using the image's"),
+        "{}",
+        output_text(&out)
+    );
+    assert!(r.join("etc/systemd/system/containerd.service").is_file());
+    // Run again: the containerd now found is 2.x with its unit, so nothing is fetched.
     std::fs::remove_dir_all(r.join("mirror")).unwrap();
     let out = run_part(&spec_with(&tarball_sha));
     assert!(out.status.success(), "{}", output_text(&out));

@@ -199,8 +199,9 @@ pub(super) fn kubernetes(b: &mut Builder, plan: &Plan) -> Result<(), BundleError
 }
 
 const CONTAINERD_UNIT_PATH: &str = "/etc/k8sgen/containerd.service";
-/// containerd's systemd unit as its release ships it (`containerd.service` at the tag), with
-/// the binary where the release tarball puts it under /usr/local.
+/// containerd's systemd unit as its repository ships it (`containerd.service` at v2.3.4, which
+/// runs /usr/local/bin/containerd, where the release tarball unpacks). Like upstream's since
+/// 2.0 it sets no `LimitNOFILE`: pods get the system's default limits.
 const CONTAINERD_UNIT: &str =
     "# containerd.service of the containerd release (k8sgen installs it with the release files)
 [Unit]
