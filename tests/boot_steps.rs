@@ -466,7 +466,7 @@ fn install_cni_writes_the_cni_configuration_only_once() {
 /// The runtime step's configuration part, taken from the rendered step up to its sandbox
 /// image line and run in a private root, against each real containerd: Debian's 1.6 and sid's
 /// containerd 2 (config version 3). Each then loads the file and reports systemd cgroups for
-/// runc and kubeadm's pause.
+/// runc, kubeadm's pause and the registry hosts directory.
 #[test]
 fn the_runtime_step_configures_containerd_1_and_2_alike() {
     common::require("containerd");
@@ -533,6 +533,17 @@ fn the_runtime_step_configures_containerd_1_and_2_alike() {
         assert!(dumped.status.success(), "{}", output_text(&dumped));
         let text = String::from_utf8(dumped.stdout).unwrap();
         assert!(text.contains(cgroup), "{}:\n{text}", containerd.display());
+        // Registry hosts from certs.d. The step writes the path in single quotes, so in this
+        // private root it reads `$ROOT/etc/...` literally: the step's /etc/containerd/certs.d.
+        assert!(r.join("etc/containerd/certs.d").is_dir());
+        let written = "$ROOT/etc/containerd/certs.d";
+        assert!(
+            text.contains(&format!("config_path = \"{written}\""))
+                || text.contains(&format!("config_path = '{written}'")),
+            "{}:\n{text}",
+            containerd.display()
+        );
+        assert!(!text.contains("config_path = \"\"") && !text.contains("config_path = ''"));
         assert_eq!(
             text.matches(&sandbox).count(),
             1,

@@ -440,6 +440,7 @@ echo "containerd_path=$(command -v containerd)"
 echo "containerd_active=$(systemctl is-active containerd 2>&1)"
 echo "containerd_unit=$(systemctl show -p FragmentPath --value containerd 2>&1)"
 echo "config_version=$(sed -nE 's/^version *= *([0-9]+).*/\1/p' /etc/containerd/config.toml | head -n 1)"
+echo "registry_hosts=$(containerd config dump 2>&1 | grep -E '^\s*config_path = ' | xargs)"
 echo "holds=$(apt-mark showhold | sort | xargs)"
 echo "inrelease=$(ls /var/lib/apt/lists/ | grep -c 'core:_stable:_v1.36_deb_InRelease$')"
 echo "unauthenticated=$(cat /etc/apt/sources.list.d/* /etc/apt/apt.conf.d/* /var/log/k8sgen/bootstrap.log 2>/dev/null | grep -ci -e 'trusted=yes' -e 'allow-unauthenticated' -e 'AllowInsecureRepositories')"
@@ -816,6 +817,11 @@ fn nodes_boot_from_a_config_drive_through_the_kubernetes_step() {
                     get("containerd_active"),
                     get("containerd_unit")
                 ),
+            );
+            check(
+                get("registry_hosts").starts_with("config_path = /etc/containerd/certs.d")
+                    && !get("registry_hosts").contains("config_path = config_path"),
+                format!("{node}: registry hosts `{}`", get("registry_hosts")),
             );
             check(
                 get("config_version") == "3"
