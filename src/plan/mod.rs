@@ -255,16 +255,10 @@ fn downloads(parsed: &Parsed) -> Vec<Download> {
     .collect();
     downloads.push(Download {
         name: "cni-plugins".into(),
-        url: {
-            let upstream = format!(
-                "https://github.com/containernetworking/plugins/releases/download/v{c}/cni-plugins-linux-amd64-v{c}.tgz",
-                c = catalog::CNI_PLUGINS_VERSION
-            );
-            match &parsed.download_mirror {
-                Some(m) => format!("{m}/{}", upstream.trim_start_matches("https://")),
-                None => upstream,
-            }
-        },
+        url: parsed.mirrored(format!(
+            "https://github.com/containernetworking/plugins/releases/download/v{c}/cni-plugins-linux-amd64-v{c}.tgz",
+            c = catalog::CNI_PLUGINS_VERSION
+        )),
         sha256: catalog::CNI_PLUGINS_SHA256.into(),
     });
     downloads

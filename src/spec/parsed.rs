@@ -66,7 +66,11 @@ impl Parsed {
 
     /// Where a node fetches `artifact`: upstream, or the same path under the mirror.
     pub fn download_url(&self, artifact: Artifact) -> String {
-        let upstream = artifact.url(&self.versions());
+        self.mirrored(artifact.url(&self.versions()))
+    }
+
+    /// An upstream `https://` URL, or the same host and path under `nodes.downloadMirror`.
+    pub fn mirrored(&self, upstream: String) -> String {
         match &self.download_mirror {
             Some(mirror) => format!(
                 "{mirror}/{}",
