@@ -36,6 +36,21 @@ fn rooted(text: &str) -> String {
         .replace("/sys/class/net", "$ROOT/sys/class/net")
 }
 
+/// Debian sid's containerd 2 binary, which tests/all.sh unpacks (tests/fetch-containerd2.sh);
+/// `K8SGEN_CONTAINERD2` names another.
+fn containerd2() -> std::path::PathBuf {
+    let path = std::path::PathBuf::from(
+        std::env::var("K8SGEN_CONTAINERD2")
+            .unwrap_or_else(|_| "/var/cache/k8sgen-containerd2/usr/bin/containerd".into()),
+    );
+    assert!(
+        path.is_file(),
+        "{} is missing: tests/all.sh unpacks it (tests/fetch-containerd2.sh)",
+        path.display()
+    );
+    path
+}
+
 fn stub(bin: &Path, name: &str, body: &str) {
     let path = bin.join(name);
     std::fs::write(&path, format!("#!/bin/bash\n{body}\n")).unwrap();
@@ -270,15 +285,7 @@ fn shell_function_takes_the_definition_only() {
 #[test]
 fn the_sandbox_image_is_kubeadms_pause_in_either_containerd_layout() {
     common::require("containerd");
-    let containerd2 = std::path::PathBuf::from(
-        std::env::var("K8SGEN_CONTAINERD2")
-            .unwrap_or_else(|_| "/var/cache/k8sgen-containerd2/usr/bin/containerd".into()),
-    );
-    assert!(
-        containerd2.is_file(),
-        "{} is missing: tests/all.sh unpacks it (tests/fetch-containerd2.sh)",
-        containerd2.display()
-    );
+    let containerd2 = containerd2();
     let (plan, script) = boot_script("openstack-ha", "demo-cp-0");
     let pause = plan.pause_image.clone();
     assert_eq!(
@@ -470,14 +477,7 @@ fn install_cni_writes_the_cni_configuration_only_once() {
 #[test]
 fn the_runtime_step_configures_containerd_1_and_2_alike() {
     common::require("containerd");
-    let containerd2 = std::path::PathBuf::from(
-        std::env::var("K8SGEN_CONTAINERD2")
-            .unwrap_or_else(|_| "/var/cache/k8sgen-containerd2/usr/bin/containerd".into()),
-    );
-    assert!(
-        containerd2.is_file(),
-        "tests/all.sh unpacks containerd 2 first"
-    );
+    let containerd2 = containerd2();
     let (plan, script) = boot_script("openstack-ha", "demo-cp-0");
     let step = shell_function(&script, "step_runtime");
     let body: Vec<&str> = step.lines().skip(1).collect();
@@ -562,11 +562,8 @@ fn the_runtime_step_configures_containerd_1_and_2_alike() {
 #[test]
 fn containerd_2_is_installed_from_its_release_files_when_the_image_has_1_x() {
     common::require("containerd");
-    let containerd2 = Path::new("/var/cache/k8sgen-containerd2/usr/bin");
-    assert!(
-        containerd2.join("containerd").is_file(),
-        "tests/all.sh unpacks containerd 2 first"
-    );
+    let containerd2 = containerd2();
+    let containerd2 = containerd2.parent().unwrap();
     let root = tempfile::tempdir().unwrap();
     let r = root.path();
     // The release files, as upstream lays them out.

@@ -11,6 +11,27 @@ fn schema_ok(file: &Path) -> Result<(), String> {
     run_validator("cloud-init", &["schema", "-c"], file)
 }
 
+/// cloud-init's verdict on each file, four at a time (it starts slowly): the rejections.
+fn schema_failures(files: &[std::path::PathBuf]) -> Vec<String> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .chunks(files.len().div_ceil(4))
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .filter_map(|f| schema_ok(f).err())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    })
+}
+
 #[test]
 fn cloud_init_accepts_every_document() {
     require("cloud-init");
@@ -38,23 +59,7 @@ fn cloud_init_accepts_every_document() {
     }
     assert!(files.len() >= 2 * 7 + 7);
     // cloud-init starts slowly; check the documents in parallel.
-    let failures: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = files
-            .chunks(files.len().div_ceil(4))
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .filter_map(|f| schema_ok(f).err())
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
+    let failures = schema_failures(&files);
     assert!(
         failures.is_empty(),
         "cloud-init rejected:\n{}",
@@ -122,23 +127,7 @@ fn cloud_init_accepts_every_supported_minor() {
             }
         }
     }
-    let failures: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = files
-            .chunks(files.len().div_ceil(4))
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .filter_map(|f| schema_ok(f).err())
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
+    let failures = schema_failures(&files);
     assert!(
         failures.is_empty(),
         "cloud-init rejected:\n{}",

@@ -410,19 +410,7 @@ fn cinder_csi_is_on_by_default_and_off_by_the_spec() {
     // reach the StorageClass and cloud.conf when on.
     let profile = k8sgen::profiles::find("openstack-ha").unwrap();
     let compile_with = |edits: &[(&str, &str)]| {
-        let text = common::edit_text(profile.text, edits);
-        let spec = k8sgen::spec::load("openstack-ha", &text).unwrap();
-        let mut bundle = fixture();
-        let clock = fixture_clock(&bundle);
-        k8sgen::compile::compile(
-            &spec,
-            &mut bundle,
-            &|_| None,
-            &clock,
-            &mut k8sgen::pki::SeededEntropy(42),
-            k8sgen::render::Options::default(),
-        )
-        .unwrap()
+        compile_text("openstack-ha", &common::edit_text(profile.text, edits))
     };
     let cloud_conf = |c: &k8sgen::compile::Compiled| -> String {
         c.bundles[0]

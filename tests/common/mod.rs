@@ -42,17 +42,23 @@ pub fn fixture_clock(bundle: &Secrets) -> FixedClock {
 pub fn compile_profile(name: &str, gzip: bool) -> (Compiled, Secrets) {
     let profile = profiles::find(name).unwrap();
     let spec = spec::load(name, profile.text).unwrap();
+    compile_spec(name, &spec, gzip)
+}
+
+/// `spec` compiled with the fixture bundle, a fixed clock and seeded entropy; the bundle as
+/// it is afterwards.
+pub fn compile_spec(name: &str, spec: &spec::ClusterSpec, gzip: bool) -> (Compiled, Secrets) {
     let mut bundle = fixture();
     let clock = fixture_clock(&bundle);
     let compiled = compile(
-        &spec,
+        spec,
         &mut bundle,
         &|_| None,
         &clock,
         &mut SeededEntropy(42),
         Options { gzip },
     )
-    .unwrap();
+    .unwrap_or_else(|e| panic!("{name}: {e}"));
     (compiled, bundle)
 }
 
@@ -413,31 +419,11 @@ pub fn compile_profile_at(name: &str, minor: u32, gzip: bool) -> Compiled {
             } = Some(stand_in);
         }
     }
-    let mut bundle = fixture();
-    let clock = fixture_clock(&bundle);
-    compile(
-        &spec,
-        &mut bundle,
-        &|_| None,
-        &clock,
-        &mut SeededEntropy(42),
-        Options { gzip },
-    )
-    .unwrap_or_else(|e| panic!("{name} at 1.{minor}: {e}"))
+    compile_spec(&format!("{name} at 1.{minor}"), &spec, gzip).0
 }
 
 /// A spec's text compiled with the fixture bundle and clock, as `compile_profile` does.
 pub fn compile_text(name: &str, text: &str) -> Compiled {
     let spec = spec::load(name, text).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let mut bundle = fixture();
-    let clock = fixture_clock(&bundle);
-    compile(
-        &spec,
-        &mut bundle,
-        &|_| None,
-        &clock,
-        &mut SeededEntropy(42),
-        Options::default(),
-    )
-    .unwrap_or_else(|e| panic!("{name}: {e}"))
+    compile_spec(name, &spec, false).0
 }
