@@ -568,3 +568,56 @@ fn a_cloud_named_by_the_spec_is_blamed_on_the_spec() {
     );
     assert!(!err.contains("OS_CLOUD`/--cloud"), "{err}");
 }
+
+/// A setting that changes nothing for this cluster is named on stderr, once, by its field
+/// path; the plan still succeeds.
+#[test]
+fn plan_names_settings_that_do_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("c");
+    let cs = c.to_str().unwrap();
+    assert!(
+        k8sgen(&["new", cs, "--profile", "openstack-ha-flatcar"])
+            .status
+            .success()
+    );
+    let spec = c.join("cluster.yaml");
+    let text_before = std::fs::read_to_string(&spec).unwrap();
+    let quiet = k8sgen(&["plan", "-f", spec.to_str().unwrap()]);
+    assert!(quiet.status.success(), "{}", text(&quiet));
+    assert!(
+        !stderr(&quiet).contains("does nothing"),
+        "{}",
+        stderr(&quiet)
+    );
+
+    let edited = common::edit_text(
+        &text_before,
+        &[(
+            "  image: flatcar-stable              # Glance image name for up\n",
+            "  image: flatcar-stable\n  runtime:\n    containerd: 2.3.4\n",
+        )],
+    )
+    .replace(
+        "\nkubernetes:\n",
+        "\nkubernetes:\n  checksums:\n    containerd: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+    );
+    std::fs::write(&spec, edited).unwrap();
+    let loud = k8sgen(&["plan", "-f", spec.to_str().unwrap()]);
+    assert!(loud.status.success(), "{}", text(&loud));
+    let warned = |field: &str| {
+        stderr(&loud)
+            .lines()
+            .filter(|l| {
+                l.starts_with("warning: ") && l.contains(field) && l.contains("does nothing")
+            })
+            .count()
+    };
+    assert_eq!(warned("nodes.runtime.containerd"), 1, "{}", stderr(&loud));
+    assert_eq!(
+        warned("kubernetes.checksums.containerd"),
+        1,
+        "{}",
+        stderr(&loud)
+    );
+}

@@ -448,4 +448,25 @@ fn cinder_csi_is_on_by_default_and_off_by_the_spec() {
         class["parameters"],
         serde_json::json!({"type": "ssd", "availability": "nova"})
     );
+    assert!(
+        tuned
+            .plan
+            .warnings
+            .iter()
+            .all(|w| !w.contains("blockStorage"))
+    );
+
+    // Settings that would do nothing with the driver off are said so, not silently dropped.
+    let inert = compile_with(&[
+        ("      csi: true ", "      csi: false"),
+        ("      # volumeType: ssd ", "      volumeType: ssd   "),
+    ]);
+    let said: Vec<&String> = inert
+        .plan
+        .warnings
+        .iter()
+        .filter(|w| w.contains("cloud.openstack.blockStorage.volumeType"))
+        .collect();
+    assert_eq!(said.len(), 1, "{:?}", inert.plan.warnings);
+    assert!(said[0].contains("csi: false"), "{said:?}");
 }

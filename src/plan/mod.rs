@@ -8,6 +8,7 @@
 
 mod addresses;
 pub mod facts;
+mod inert;
 mod leaves;
 mod types;
 
@@ -63,7 +64,7 @@ pub fn plan(
             .cloned()
             .unwrap_or_else(|| nodes[0].address.to_string())
     );
-    let mut warnings = Vec::new();
+    let mut warnings = inert::warnings(spec, os);
     let openstack = openstack(spec, &parsed, env, &mut warnings);
     let mut plan = Plan {
         cluster_name: spec.name.clone(),
