@@ -723,3 +723,104 @@ fn containerd_2_is_installed_from_its_release_files_when_the_image_has_1_x() {
         output_text(&out)
     );
 }
+
+/// Nova's console log is the first serial port, and `up` follows a boot by it. A progress line
+/// reaches a stand-in for ttyS0 when /dev/console is another device (Flatcar's kernel command
+/// line ends with `console=tty0`), and not a second time when /dev/console is ttyS0 (Ubuntu
+/// and Debian cloud images), where systemd's copy of the unit's output already lands.
+#[test]
+fn progress_lines_reach_the_serial_port_whatever_dev_console_is() {
+    for profile in ["openstack-ha-flatcar", "openstack-ha"] {
+        let node = if profile.ends_with("flatcar") {
+            "demo-cp-0"
+        } else {
+            "demo-general-0"
+        };
+        let (_, script) = boot_script(profile, node);
+        let console_line = common::shell_function(&script, "console_line")
+            .replace("/dev/ttyS0", "$ROOT/dev/ttyS0")
+            .replace("/sys/class/tty", "$ROOT/sys/class/tty");
+        for (active, on_serial) in [
+            ("ttyS0 tty0", true),  // Flatcar: console=ttyS0,115200n8 console=tty0
+            ("tty1 ttyS0", false), // Ubuntu: console=tty1 console=ttyS0
+            ("tty0", true),        // no serial console configured at all
+        ] {
+            let root = tempfile::tempdir().unwrap();
+            let r = root.path();
+            write(r, "/dev/ttyS0", "");
+            write(r, "/sys/class/tty/console/active", &format!("{active}\n"));
+            let out = run(
+                r,
+                &[],
+                &format!("{console_line}\nconsole_line 'k8sgen: node=x step=1/9 host-prep ok'"),
+            );
+            assert!(out.status.success(), "{}", output_text(&out));
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                "k8sgen: node=x step=1/9 host-prep ok\n",
+                "stdout, which systemd copies to /dev/console"
+            );
+            let serial = std::fs::read_to_string(r.join("dev/ttyS0")).unwrap();
+            assert_eq!(
+                serial,
+                if on_serial {
+                    "k8sgen: node=x step=1/9 host-prep ok\n"
+                } else {
+                    ""
+                },
+                "{profile}, consoles [{active}]"
+            );
+        }
+        // Progress and failure lines (run_step's go through progress) take that way.
+        assert!(
+            common::shell_function(&script, "progress").contains("console_line \"$line\""),
+            "{profile}"
+        );
+    }
+}
+
+/// host-prep on a node without /etc/fstab (Flatcar's baselayout has none): it must not fail
+/// there, and must still turn swap lines off where the file exists.
+#[test]
+fn host_prep_runs_with_and_without_an_fstab() {
+    for profile in ["openstack-ha-flatcar", "openstack-ha"] {
+        let (_, script) = boot_script(profile, "demo-cp-1");
+        let step = rooted(&common::shell_function(&script, "step_host_prep"));
+        let retry = common::shell_function(&script, "retry_until");
+        for fstab in [
+            None,
+            Some("/swap.img none swap sw 0 0\nUUID=1 / ext4 defaults 0 1\n"),
+        ] {
+            let root = tempfile::tempdir().unwrap();
+            let r = root.path();
+            let bin = r.join("bin");
+            std::fs::create_dir_all(&bin).unwrap();
+            for tool in [
+                "modprobe",
+                "sysctl",
+                "swapoff",
+                "systemctl",
+                "iptables",
+                "apt-get",
+            ] {
+                stub(&bin, tool, "echo \"$0 $*\" >>\"$ROOT/calls\"");
+            }
+            write(r, "/etc/modules-load.d/k8sgen.conf", "# modules\noverlay\n");
+            if let Some(text) = fstab {
+                write(r, "/etc/fstab", text);
+            }
+            let out = run(r, &[], &format!("{retry}\n{step}\nstep_host_prep"));
+            assert!(out.status.success(), "{profile}: {}", output_text(&out));
+            let calls = std::fs::read_to_string(r.join("calls")).unwrap();
+            assert!(calls.contains("modprobe overlay"), "{calls}");
+            assert!(calls.contains("swapoff -a"), "{calls}");
+            match fstab {
+                None => assert!(!r.join("etc/fstab").exists(), "no fstab is made"),
+                Some(_) => assert_eq!(
+                    std::fs::read_to_string(r.join("etc/fstab")).unwrap(),
+                    "#/swap.img none swap sw 0 0\nUUID=1 / ext4 defaults 0 1\n"
+                ),
+            }
+        }
+    }
+}

@@ -169,6 +169,16 @@ fn the_boot_contract_matches_the_cloud_config_path() {
                 && nic.content.contains("UseRoutes=false")
                 && nic.content.contains("UseGateway=false")
         );
+        // Nothing else from the admin subnet's DHCP server either: the cluster NIC's lease
+        // names the node and gives its search domains and time servers.
+        for key in ["UseDNS", "UseDomains", "UseNTP", "UseHostname"] {
+            assert!(
+                nic.content.contains(&format!("\n{key}=false\n")),
+                "{}: {key}\n{}",
+                f.node,
+                nic.content
+            );
+        }
         assert!(!nic.content.contains("Gateway=1") && !nic.content.contains("[Route]"));
     }
 }

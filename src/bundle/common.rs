@@ -161,7 +161,9 @@ fn networkd_file(
         _ => "DHCP=ipv4\n".to_string(),
     };
     let dhcp = if admin.dhcp {
-        "\n[DHCPv4]\nUseRoutes=false\nUseGateway=false\nUseDNS=false\n"
+        // Nothing from the admin subnet's DHCP server but the address: no route, DNS, search
+        // domain, NTP server or hostname (the cluster NIC's lease names the node).
+        "\n[DHCPv4]\nUseRoutes=false\nUseGateway=false\nUseDNS=false\nUseDomains=false\nUseNTP=false\nUseHostname=false\n"
     } else {
         ""
     };
