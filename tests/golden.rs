@@ -1,6 +1,7 @@
 //! Golden files: every profile × node rendered with the test-only fixture bundle and a fixed
-//! clock, compared byte for byte with `golden/<profile>/`. The add-on manifests, which the
-//! user-data carries gzipped, are also pinned readable in `golden/<profile>/addons/`.
+//! clock, compared byte for byte with `golden/<profile>/`. The boot scripts and add-on
+//! manifests, which the user-data carries gzipped, are also pinned readable in
+//! `golden/<profile>/scripts/` and `golden/<profile>/addons/`.
 //! Re-bless with K8SGEN_BLESS=1.
 
 mod common;
@@ -51,6 +52,35 @@ fn every_profile_matches_its_goldens() {
             expected_addons.insert(name);
         }
         expected_files.insert("addons".to_string());
+        // Each node's boot script as it is written on the node (the user-data carries it
+        // gzipped).
+        let scripts = dir.join("scripts");
+        let mut expected_scripts = BTreeSet::new();
+        for b in &compiled.bundles {
+            let script = b
+                .files
+                .iter()
+                .find(|f| f.path == compiled.plan.platform.script_path)
+                .unwrap();
+            let name = format!("{}.sh", b.node);
+            if let Err(e) = check_golden(&scripts.join(&name), &script.content) {
+                failures.push(e);
+            }
+            expected_scripts.insert(name);
+        }
+        expected_files.insert("scripts".to_string());
+        let scripts_on_disk: BTreeSet<String> = std::fs::read_dir(&scripts)
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().into_string().unwrap())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for stale in scripts_on_disk.difference(&expected_scripts) {
+            failures.push(format!(
+                "golden/{}/scripts/{stale} is not rendered any more; delete it",
+                profile.name
+            ));
+        }
         let addons_on_disk: BTreeSet<String> = std::fs::read_dir(&addons)
             .map(|d| {
                 d.map(|e| e.unwrap().file_name().into_string().unwrap())

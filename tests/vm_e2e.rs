@@ -657,7 +657,10 @@ fn nodes_boot_from_a_config_drive_through_the_kubernetes_step() {
             // Packed files (`encoding: gz+b64`): what cloud-init wrote is the inflated text.
             let packed: Vec<&String> = files
                 .keys()
-                .filter(|p| p.starts_with("/etc/kubernetes/k8sgen/addons/"))
+                .filter(|p| {
+                    p.starts_with("/etc/kubernetes/k8sgen/addons/")
+                        || p.as_str() == "/usr/local/lib/k8sgen/bootstrap.sh"
+                })
                 .collect();
             for path in &packed {
                 inspect.push_str(&format!(
@@ -700,8 +703,8 @@ fn nodes_boot_from_a_config_drive_through_the_kubernetes_step() {
             );
             let is_init = rendered[&c.dir][node].windows(6).any(|w| w == b"(init)");
             check(
-                packed.len() == if is_init { 3 } else { 0 },
-                format!("{node}: add-ons {packed:?}"),
+                packed.len() == if is_init { 4 } else { 1 },
+                format!("{node}: boot script and add-ons {packed:?}"),
             );
             for path in &packed {
                 let want = k8sgen_sha256(&files[*path].1);

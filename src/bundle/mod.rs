@@ -8,6 +8,7 @@
 
 mod cinder_csi;
 mod common;
+mod fluo;
 mod kubeadm;
 mod kubeconfig;
 mod manifests;
@@ -34,8 +35,9 @@ pub struct File {
     pub content: String,
     /// Holds key material, a token or a credential.
     pub secret: bool,
-    /// Large and machine-checked (the add-on manifests): the encoder may ship it compressed
-    /// to stay inside Nova's user-data limit. Readable copies are in `golden/*/addons/`.
+    /// Large and machine-checked (the boot script, the add-on manifests): the encoder may ship
+    /// it compressed to stay inside Nova's user-data limit. Readable copies are pinned in
+    /// `golden/*/scripts/` and `golden/*/addons/`.
     pub packed: bool,
 }
 
@@ -140,7 +142,9 @@ pub fn build(plan: &Plan, node: &NodePlan, secrets: &Secrets) -> Result<NodeBund
         Role::Worker => worker::build(&mut b, plan, node, secrets)?,
     }
     let script = script::render(plan, node, &b.steps)?;
-    b.file(&plan.platform.script_path, 0o700, script);
+    // The largest file of every node (about 20 KiB, a third of it comments for whoever reads
+    // it on the node): shipped gzipped, it leaves the init master room under Nova's limit.
+    b.packed_file(&plan.platform.script_path, 0o700, script);
     b.unit(
         BOOTSTRAP_UNIT,
         crate::templates::render(
