@@ -263,8 +263,16 @@ pub const CSI_NODE_REGISTRAR_IMAGE: &str =
     "registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.15.0";
 
 /// Flatcar has no haproxy package: the node-local API load balancer runs this image through
-/// the containerd that Flatcar ships (tag as pinned by kubespray's download defaults).
-pub const HAPROXY_IMAGE: &str = "docker.io/library/haproxy:3.2.19-alpine";
+/// the containerd that Flatcar ships. Pinned by the digest of its multi-arch index, as
+/// docker-library/repo-info records it (`repos/haproxy/remote/3.3.15-alpine.md` @a7a7cd9d:
+/// OCI index, 8 platforms, all HAPROXY_VERSION=3.3.15), so a node pulls exactly this image
+/// and never needs the registry again once it has it.
+pub const HAPROXY_IMAGE: &str = "docker.io/library/haproxy:3.3.15-alpine@sha256:92cb3a3f8bcbd229ae7dff8dae897774d6448b38892b955992dc31d2ffa3e996";
+
+/// Flatcar's reboot coordinator (flatcar-linux-update-operator): v0.9.0 is its newest final
+/// release (tag 98905b32; v0.10.0 exists only as release candidates), and its
+/// `examples/deploy/` manifests at that tag name this image.
+pub const FLUO_IMAGE: &str = "ghcr.io/flatcar/flatcar-linux-update-operator:v0.9.0";
 
 /// An operating system k8sgen renders for (`nodes.os`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -824,3 +824,245 @@ fn host_prep_runs_with_and_without_an_fstab() {
         }
     }
 }
+
+/// Flatcar's containerd configuration as its system extension ships it
+/// (flatcar/scripts `coreos/sysext/containerd/usr/share/containerd/config.toml`, comments
+/// dropped), plus a sandbox image it does not set today, to show whose value wins.
+const FLATCAR_CONTAINERD_CONFIG: &str = r#"version = 2
+root = "/var/lib/containerd"
+state = "/run/containerd"
+subreaper = true
+oom_score = -999
+disabled_plugins = []
+[grpc]
+address = "/run/containerd/containerd.sock"
+uid = 0
+gid = 0
+[plugins."io.containerd.runtime.v1.linux"]
+shim = "containerd-shim"
+runtime = "runc"
+no_shim = false
+[plugins."io.containerd.grpc.v1.cri"]
+enable_selinux = true
+sandbox_image = "registry.k8s.io/pause:3.6"
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+runtime_type = "io.containerd.runc.v2"
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+SystemdCgroup = true
+"#;
+
+/// Flatcar: k8sgen's /etc/containerd/config.toml imports Flatcar's file, then k8sgen's, and a
+/// real containerd 2 merges them: Flatcar's settings stay (systemd cgroups, SELinux labels),
+/// kubeadm's pause and the registry hosts directory win. The runtime step's own check reads
+/// the merged configuration back.
+#[test]
+fn flatcar_keeps_its_containerd_configuration_and_k8sgen_adds_to_it() {
+    let containerd2 = containerd2();
+    let (compiled, _) = common::compile_profile("openstack-ha-flatcar", false);
+    let plan = &compiled.plan;
+    let bundle = &compiled.bundles[0];
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let rpath = |p: &str| r.join(p.trim_start_matches('/'));
+    for f in bundle
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("/etc/containerd/"))
+    {
+        write(
+            r,
+            &f.path,
+            &f.content
+                .replace(
+                    "\"/usr/share/containerd/",
+                    &format!("\"{}/usr/share/containerd/", r.display()),
+                )
+                .replace(
+                    "\"/etc/containerd/k8sgen.toml",
+                    &format!("\"{}/etc/containerd/k8sgen.toml", r.display()),
+                ),
+        );
+    }
+    write(
+        r,
+        "/usr/share/containerd/config.toml",
+        FLATCAR_CONTAINERD_CONFIG,
+    );
+    let dropin = &bundle
+        .files
+        .iter()
+        .find(|f| f.path == "/etc/systemd/system/containerd.service.d/10-k8sgen.conf")
+        .unwrap()
+        .content;
+    assert!(
+        dropin.contains("\n[Service]\nEnvironment=CONTAINERD_CONFIG=/etc/containerd/config.toml\n"),
+        "Flatcar's unit runs containerd --config ${{CONTAINERD_CONFIG}}: {dropin}"
+    );
+    assert!(!dropin.contains("ExecStart"), "Flatcar's ExecStart stays");
+
+    let (_, script) = boot_script("openstack-ha-flatcar", "demo-cp-0");
+    let step = shell_function(&script, "step_runtime");
+    let body: Vec<&str> = step.lines().skip(1).collect();
+    let end = body.iter().position(|l| l.trim() == "done").unwrap();
+    let part = body[..=end]
+        .join("\n")
+        .replace("--config /etc/", "--config $ROOT/etc/")
+        .replace("install -d -m 0755 /etc/", "install -d -m 0755 $ROOT/etc/");
+    std::fs::create_dir_all(r.join("bin")).unwrap();
+    std::os::unix::fs::symlink(&containerd2, r.join("bin/containerd")).unwrap();
+    stub(&r.join("bin"), "systemctl", "true");
+    let out = run(r, &[("PAUSE_IMAGE", plan.pause_image.as_str())], &part);
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(rpath("/etc/containerd/certs.d").is_dir());
+
+    let dumped = Command::new(&containerd2)
+        .arg("--config")
+        .arg(rpath("/etc/containerd/config.toml"))
+        .args(["config", "dump"])
+        .output()
+        .unwrap();
+    assert!(dumped.status.success(), "{}", output_text(&dumped));
+    let text = String::from_utf8(dumped.stdout).unwrap().replace('"', "'");
+    for want in [
+        "SystemdCgroup = true".to_string(),
+        "enable_selinux = true".to_string(),
+        format!("sandbox = '{}'", plan.pause_image),
+        "config_path = '/etc/containerd/certs.d'".to_string(),
+    ] {
+        assert!(text.contains(&want), "{want}:\n{text}");
+    }
+    assert!(!text.contains("pause:3.6"), "{text}");
+
+    // The step's check fails when k8sgen's settings do not reach the merged configuration.
+    std::fs::write(rpath("/etc/containerd/k8sgen.toml"), "version = 2\n").unwrap();
+    let out = run(r, &[("PAUSE_IMAGE", plan.pause_image.as_str())], &part);
+    assert!(!out.status.success());
+    assert!(
+        output_text(&out).contains("containerd's merged configuration lacks: sandbox = "),
+        "{}",
+        output_text(&out)
+    );
+}
+
+/// Flatcar's API load balancer unit (haproxy through containerd): the image is pulled only when
+/// it is missing, by digest; one cleanup step kills and waits for a task a killed `ctr run`
+/// left, then removes its container; containerd restarts do not stop it, and systemd never
+/// gives up restarting it. The `ExecStartPre=` bodies run here with a stand-in `ctr` that
+/// behaves as containerd's does in each case (`image ls -q` prints matching names and exits 0
+/// either way; `task delete` and `container delete` fail on a missing object).
+#[test]
+fn flatcar_api_load_balancer_pulls_once_and_cleans_up_in_order() {
+    let (compiled, _) = common::compile_profile("openstack-ha-flatcar", false);
+    let unit = &compiled.bundles[3]
+        .units
+        .iter()
+        .find(|u| u.name == "k8sgen-apiserver-lb.service")
+        .unwrap()
+        .content;
+    let image = &compiled.plan.haproxy_image;
+    assert!(image.contains("-alpine@sha256:"), "{image}");
+    assert!(!unit.contains("Requires="), "{unit}");
+    assert!(unit.contains("\nWants=containerd.service"), "{unit}");
+    assert!(unit.contains("\nStartLimitIntervalSec=0\n"), "{unit}");
+    let pre: Vec<&str> = unit
+        .lines()
+        .filter_map(|l| l.strip_prefix("ExecStartPre="))
+        .collect();
+    assert_eq!(pre.len(), 2, "a pull and one cleanup step: {pre:?}");
+    assert!(!pre[0].starts_with('-'), "a failed pull fails the start");
+    assert!(
+        pre[1].starts_with("-/bin/sh -c '"),
+        "cleanup of nothing is fine"
+    );
+    let body = |line: &str| {
+        let line = line.trim_start_matches('-');
+        line.strip_prefix("/bin/sh -c '")
+            .and_then(|l| l.strip_suffix('\''))
+            .unwrap()
+            .to_string()
+    };
+    let ctr = "echo \"ctr $*\" >>\"$ROOT/ctr.log\"\n\
+               case \"$3 $4\" in\n\
+                 'image ls') [ -e \"$ROOT/have-image\" ] && echo \"${6#name==}\"; exit 0 ;;\n\
+                 'image pull') touch \"$ROOT/have-image\" ;;\n\
+                 'task delete') [ -e \"$ROOT/task\" ] || exit 1; rm \"$ROOT/task\" ;;\n\
+                 'container delete') [ -e \"$ROOT/task\" ] && exit 1; [ -e \"$ROOT/container\" ] || exit 1; rm \"$ROOT/container\" ;;\n\
+               esac";
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    std::fs::create_dir_all(r.join("bin")).unwrap();
+    stub(&r.join("bin"), "ctr", ctr);
+    let log = || std::fs::read_to_string(r.join("ctr.log")).unwrap_or_default();
+    let pulls = || log().matches(" image pull ").count();
+
+    // First start: pulled. Later starts: not again.
+    for _ in 0..3 {
+        let out = run(r, &[], &body(pre[0]));
+        assert!(out.status.success(), "{}", output_text(&out));
+    }
+    assert_eq!(pulls(), 1, "{}", log());
+    assert!(log().contains(&format!("image pull {image}")), "{}", log());
+
+    // A run cut short left a task and its container: killed and waited for, then removed.
+    std::fs::write(r.join("task"), "").unwrap();
+    std::fs::write(r.join("container"), "").unwrap();
+    std::fs::remove_file(r.join("ctr.log")).unwrap();
+    let out = run(r, &[], &body(pre[1]));
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(
+        !r.join("task").exists() && !r.join("container").exists(),
+        "{}",
+        log()
+    );
+    let calls: Vec<String> = log().lines().map(str::to_string).collect();
+    assert!(
+        calls[0].contains("task delete --force k8sgen-apiserver-lb"),
+        "{calls:?}"
+    );
+    assert!(
+        calls[1].contains("container delete k8sgen-apiserver-lb"),
+        "{calls:?}"
+    );
+}
+
+/// On Flatcar haproxy runs under `ctr run`, as the image's unprivileged user, with the open-file
+/// limit of ctr's default OCI spec, which it cannot raise; haproxy 3 refuses to start when
+/// `maxconn` needs more (two descriptors per proxied connection, plus its own). The limit is
+/// read from the real ctr of containerd 2 (`ctr oci spec`), the config from rendered Ignition.
+#[test]
+fn flatcar_haproxy_fits_ctrs_open_file_limit() {
+    let ctr = containerd2().with_file_name("ctr");
+    let out = Command::new(&ctr).args(["oci", "spec"]).output().unwrap();
+    assert!(out.status.success(), "{}", output_text(&out));
+    let spec: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let nofile = spec["process"]["rlimits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "RLIMIT_NOFILE")
+        .expect("ctr's default spec sets RLIMIT_NOFILE");
+    let hard = nofile["hard"].as_u64().unwrap();
+    for (profile, under_ctr) in [("openstack-ha-flatcar", true), ("openstack-ha", false)] {
+        let (compiled, _) = common::compile_profile(profile, false);
+        let cfg = &compiled.bundles[0]
+            .files
+            .iter()
+            .find(|f| f.path == "/etc/k8sgen/haproxy.cfg")
+            .unwrap()
+            .content;
+        let maxconn: u64 = cfg
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("maxconn "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        // haproxy's own descriptors: listeners, health checks, pollers, logs; 100 is ample
+        // for one frontend and three servers.
+        let needed = 2 * maxconn + 100;
+        assert_eq!(
+            needed <= hard,
+            under_ctr,
+            "{profile}: maxconn {maxconn} needs about {needed} descriptors; ctr gives {hard}"
+        );
+    }
+}

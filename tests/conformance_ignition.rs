@@ -13,8 +13,24 @@ use std::path::Path;
 
 const PROFILE: &str = "openstack-ha-flatcar";
 
+/// ignition-validate's verdict, warnings included: it exits 0 on an unused (misspelt) key and
+/// only prints a warning, which must fail the check too.
 fn validate(file: &Path) -> Result<(), String> {
-    run_validator("ignition-validate", &[], file)
+    run_validator("ignition-validate", &[], file)?;
+    let out = std::process::Command::new("ignition-validate")
+        .arg(file)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if said.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{}: {said}", file.display()))
+    }
 }
 
 #[test]
@@ -40,6 +56,19 @@ fn ignition_validate_accepts_every_config() {
             assert_eq!(
                 top["ignition"]["config"]["replace"].is_object(),
                 gzip,
+                "{}",
+                path.display()
+            );
+            // The console autologin of Flatcar's OpenStack image goes, in the config that
+            // is applied (the stub's replacement when gzipped).
+            let applied = if gzip {
+                ignition_config(&bytes)
+            } else {
+                top.clone()
+            };
+            assert_eq!(
+                applied["kernelArguments"]["shouldNotExist"],
+                serde_json::json!(["flatcar.autologin"]),
                 "{}",
                 path.display()
             );
@@ -73,6 +102,14 @@ fn ignition_validate_rejects_a_broken_config() {
         validate(&broken).is_err(),
         "the validator must be able to fail"
     );
+    // A misspelt key is only a warning to ignition-validate (exit 0); it fails here.
+    let misspelt = tmp.path().join("misspelt.ign");
+    std::fs::write(
+        &misspelt,
+        r#"{"ignition":{"version":"3.3.0"},"kernelArguments":{"shouldNotExistt":["flatcar.autologin"]}}"#,
+    )
+    .unwrap();
+    assert!(validate(&misspelt).is_err());
 }
 
 fn expected_files(b: &NodeBundle) -> std::collections::BTreeMap<String, IgnitionFile> {

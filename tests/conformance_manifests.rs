@@ -8,8 +8,8 @@ mod kubeadm_types;
 
 use common::*;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
 use kubeadm_types::*;
 use serde::de::DeserializeOwned;
@@ -32,7 +32,9 @@ fn check_manifest(doc: &Value) -> Result<(), String> {
         "ServiceAccount" => strict::<ServiceAccount>(doc).map(drop),
         "ClusterRole" => strict::<ClusterRole>(doc).map(drop),
         "ClusterRoleBinding" => strict::<ClusterRoleBinding>(doc).map(drop),
+        "Role" => strict::<Role>(doc).map(drop),
         "RoleBinding" => strict::<RoleBinding>(doc).map(drop),
+        "Namespace" => strict::<Namespace>(doc).map(drop),
         "ConfigMap" => strict::<ConfigMap>(doc).map(drop),
         "DaemonSet" => strict::<DaemonSet>(doc).map(drop),
         "Deployment" => strict::<Deployment>(doc).map(drop),
@@ -97,6 +99,8 @@ fn every_document_matches_its_upstream_type() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     for want in [
+        "Namespace",
+        "Role",
         "DaemonSet",
         "Deployment",
         "CSIDriver",
@@ -469,4 +473,96 @@ fn cinder_csi_is_on_by_default_and_off_by_the_spec() {
         .collect();
     assert_eq!(said.len(), 1, "{:?}", inert.plan.warnings);
     assert!(said[0].contains("csi: false"), "{said:?}");
+}
+
+/// Flatcar's updates are rebooted by FLUO, one drained node at a time (flatcar-linux-update-
+/// operator `examples/deploy/` v0.9.0), not by locksmithd on every node at once: the agent on
+/// every node, masters included, with the host paths it reads; the operator; each account's
+/// role bound; locksmithd off on every node. Ubuntu clusters get none of it.
+#[test]
+fn flatcar_reboots_are_coordinated_by_fluo() {
+    let (compiled, _) = compile_profile("openstack-ha-flatcar", false);
+    let path = "/etc/kubernetes/k8sgen/addons/flatcar-update-operator.yaml";
+    for b in &compiled.bundles {
+        let has = b.files.iter().any(|f| f.path == path);
+        assert_eq!(has, b.role == k8sgen::plan::Role::Init, "{}", b.node);
+        let conf = b
+            .files
+            .iter()
+            .find(|f| f.path == "/etc/flatcar/update.conf")
+            .unwrap_or_else(|| panic!("{}: no update.conf", b.node));
+        assert!(conf.content.lines().any(|l| l == "REBOOT_STRATEGY=off"));
+        let script = &b
+            .files
+            .iter()
+            .find(|f| f.path == compiled.plan.platform.script_path)
+            .unwrap()
+            .content;
+        assert!(script.contains("  systemctl mask --now locksmithd.service\n"));
+    }
+    let file = compiled.bundles[0]
+        .files
+        .iter()
+        .find(|f| f.path == path)
+        .unwrap();
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&file.content).unwrap();
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds[0], "Namespace");
+    let first_workload = kinds.iter().position(|k| *k == "DaemonSet").unwrap();
+    // Every binding names a role the file defines (upstream's dangling RoleBinding is left out).
+    for binding in docs
+        .iter()
+        .filter(|d| d["kind"].as_str().is_some_and(|k| k.ends_with("Binding")))
+    {
+        let role = &binding["roleRef"];
+        assert!(
+            docs[..first_workload]
+                .iter()
+                .any(|d| d["kind"] == role["kind"] && d["metadata"]["name"] == role["name"]),
+            "{binding}"
+        );
+        let account = &binding["subjects"][0];
+        assert!(
+            docs.iter().any(|d| d["kind"] == "ServiceAccount"
+                && d["metadata"]["name"] == account["name"]
+                && d["metadata"]["namespace"] == account["namespace"]),
+            "{binding}"
+        );
+    }
+    let agent = docs.iter().find(|d| d["kind"] == "DaemonSet").unwrap();
+    let pod = &agent["spec"]["template"]["spec"];
+    assert!(
+        pod["tolerations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["key"] == "node-role.kubernetes.io/control-plane"),
+        "masters are rebooted through FLUO too"
+    );
+    let mounts: Vec<&str> = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["hostPath"]["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        mounts,
+        [
+            "/var/run/dbus",
+            "/etc/flatcar",
+            "/usr/share/flatcar",
+            "/etc/os-release"
+        ]
+    );
+    assert_eq!(pod["containers"][0]["image"], k8sgen::catalog::FLUO_IMAGE);
+    assert!(docs.iter().any(|d| d["kind"] == "Deployment"));
+
+    let (ubuntu, _) = compile_profile("openstack-ha", false);
+    for b in &ubuntu.bundles {
+        assert!(
+            b.files
+                .iter()
+                .all(|f| f.path != path && !f.path.starts_with("/etc/flatcar/"))
+        );
+    }
 }

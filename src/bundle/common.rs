@@ -5,7 +5,7 @@ use super::script::Step;
 use super::{Builder, BundleError};
 use crate::catalog::BootStep;
 use crate::pki::Secrets;
-use crate::plan::{AdminNicPlan, NodePlan, Plan, Platform};
+use crate::plan::{AdminNicPlan, NodePlan, Plan};
 use crate::templates::render;
 use serde_json::json;
 
@@ -237,7 +237,7 @@ pub(super) fn packages_and_runtime(
     let platform = &plan.platform;
     let role = node.role.as_str();
     if platform.flatcar {
-        flatcar_units(b, platform)?;
+        flatcar_units(b, plan)?;
         b.step(Step::from_template(
             BootStep::Packages,
             "packages-flatcar",
@@ -277,10 +277,12 @@ pub(super) fn packages_and_runtime(
     Ok(())
 }
 
-/// Flatcar has no kubelet package: k8sgen adds kubelet's units, and points the containerd
-/// Flatcar ships at /etc.
-fn flatcar_units(b: &mut Builder, platform: &Platform) -> Result<(), BundleError> {
-    let bin = json!({"bin_dir": platform.bin_dir});
+/// Flatcar has no kubelet package: k8sgen adds kubelet's units. Flatcar's containerd keeps its
+/// own configuration (`/usr/share/containerd/config.toml`, version 2, systemd cgroups, updated
+/// with the OS); k8sgen's file imports it and then k8sgen's settings, and a drop-in points the
+/// unit's `CONTAINERD_CONFIG` at it. Nothing of Flatcar's is copied, so nothing is frozen.
+fn flatcar_units(b: &mut Builder, plan: &Plan) -> Result<(), BundleError> {
+    let bin = json!({"bin_dir": plan.platform.bin_dir});
     b.unit(
         "kubelet.service",
         render("kubelet-flatcar.service", &bin)?,
@@ -291,14 +293,53 @@ fn flatcar_units(b: &mut Builder, platform: &Platform) -> Result<(), BundleError
         0o644,
         render("kubelet-kubeadm-dropin.conf", &bin)?,
     );
-    // Flatcar's unit passes --config /usr/share/...; without it containerd reads /etc.
+    // Reboots after an update are FLUO's (`fluo.rs`), one drained node at a time.
+    b.file("/etc/flatcar/update.conf", 0o644, super::fluo::UPDATE_CONF);
     b.file(
         "/etc/systemd/system/containerd.service.d/10-k8sgen.conf",
         0o644,
-        "# k8sgen: read /etc/containerd/config.toml (systemd cgroups) instead of Flatcar's default\n\
-         [Service]\nExecStart=\nExecStart=/usr/bin/containerd\n",
+        "# k8sgen: Flatcar's configuration, then k8sgen's (/etc/containerd/config.toml imports both)\n\
+         [Service]\nEnvironment=CONTAINERD_CONFIG=/etc/containerd/config.toml\n",
+    );
+    // Every file at version 2, Flatcar's own: containerd 2.3 refuses an import of a higher
+    // version than the main file, and 2.0-2.2 take the last file's version for the merge.
+    b.file(
+        "/etc/containerd/config.toml",
+        0o644,
+        "# k8sgen: Flatcar's containerd configuration, then k8sgen's settings, which win where\n\
+         # both set a key (containerd merges imports in order)\n\
+         version = 2\n\
+         imports = [\"/usr/share/containerd/config.toml\", \"/etc/containerd/k8sgen.toml\"]\n",
+    );
+    b.file(
+        "/etc/containerd/k8sgen.toml",
+        0o644,
+        format!(
+            "# k8sgen: kubeadm's pause as the sandbox image; registry hosts from certs.d\n\
+             version = 2\n\n\
+             [plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"{}\"\n\n\
+             [plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \"/etc/containerd/certs.d\"\n",
+            plan.pause_image
+        ),
     );
     Ok(())
+}
+
+/// haproxy's connection limit. Each connection holds two descriptors (client and master side).
+/// On Flatcar haproxy runs under `ctr run`, whose default OCI spec caps open files at 1024,
+/// soft and hard (containerd `pkg/oci/spec.go`), as an unprivileged user that cannot raise it;
+/// haproxy 3 stops at start when it cannot raise its limit to what `maxconn` needs. 400
+/// connections (about 800 descriptors and haproxy's own) fit; a node's components hold a few
+/// long-lived connections each. The package's haproxy on Ubuntu/Debian runs as root under
+/// systemd's 524288 hard limit.
+const FLATCAR_LB_MAXCONN: u32 = 400;
+
+fn lb_maxconn(plan: &Plan) -> u32 {
+    if plan.platform.flatcar {
+        FLATCAR_LB_MAXCONN
+    } else {
+        4000
+    }
 }
 
 /// The node-local API load balancer (`controlPlaneEndpoint` on every node): haproxy over the
@@ -312,12 +353,15 @@ fn api_load_balancer(b: &mut Builder, plan: &Plan) -> Result<(), BundleError> {
     b.file(
         "/etc/k8sgen/haproxy.cfg",
         0o644,
-        render("haproxy.cfg", json!({"lb_port": port, "masters": masters}))?,
+        render(
+            "haproxy.cfg",
+            json!({"lb_port": port, "masters": masters, "maxconn": lb_maxconn(plan)}),
+        )?,
     );
     let lb_unit = if plan.platform.flatcar {
         render(
             "k8sgen-apiserver-lb-ctr.service",
-            json!({"lb_port": port, "image": plan.haproxy_image}),
+            json!({"lb_port": port, "image": plan.haproxy_image, "name": "k8sgen-apiserver-lb"}),
         )?
     } else {
         render("k8sgen-apiserver-lb.service", json!({"lb_port": port}))?

@@ -7,7 +7,6 @@ use crate::plan::{NodePlan, Plan};
 use serde_json::{Value, json};
 
 const CRI_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
-const FLATCAR_VOLUME_PLUGIN_DIR: &str = "/opt/libexec/kubernetes/kubelet-plugins/volume/exec";
 
 pub(super) fn to_yaml(doc: &Value) -> String {
     serde_saphyr::to_string(doc).expect("JSON values always serialize")
@@ -64,7 +63,7 @@ pub(super) fn master_config(plan: &Plan, node: &NodePlan, token: Option<&Secret>
     );
     let mut cert_sans: Vec<String> = plan.extra_sans.clone();
     cert_sans.extend(plan.masters().map(|m| m.address.to_string()));
-    let mut cluster = json!({
+    let cluster = json!({
         "apiVersion": plan.kubeadm_api_version,
         "kind": "ClusterConfiguration",
         "clusterName": plan.cluster_name,
@@ -86,7 +85,9 @@ pub(super) fn master_config(plan: &Plan, node: &NodePlan, token: Option<&Secret>
         "apiServer": {"certSANs": cert_sans},
         "proxy": {"disabled": true},
     });
-    let mut kubelet = json!({
+    // Flatcar needs no volumePluginDir of its own: since 3760 its default
+    // /usr/libexec/kubernetes/kubelet-plugins/volume/exec is a link to a writable /var path.
+    let kubelet = json!({
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
         "cgroupDriver": "systemd",
@@ -95,13 +96,6 @@ pub(super) fn master_config(plan: &Plan, node: &NodePlan, token: Option<&Secret>
         "clusterDomain": plan.dns_domain,
         "rotateCertificates": true,
     });
-    if plan.platform.flatcar {
-        // /usr is read-only on Flatcar: flex-volume plugins live under /opt instead.
-        kubelet["volumePluginDir"] = json!(FLATCAR_VOLUME_PLUGIN_DIR);
-        cluster["controllerManager"] = json!({"extraArgs": [
-            {"name": "flex-volume-plugin-dir", "value": FLATCAR_VOLUME_PLUGIN_DIR},
-        ]});
-    }
     multi_doc(&[init, cluster, kubelet])
 }
 

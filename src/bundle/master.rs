@@ -6,7 +6,7 @@
 //! phases.
 
 use super::script::Step;
-use super::{Builder, BundleError, cinder_csi, kubeadm, manifests, occm};
+use super::{Builder, BundleError, cinder_csi, fluo, kubeadm, manifests, occm};
 use crate::catalog::BootStep;
 use crate::pki::{CertKey, Secrets};
 use crate::plan::{self, NodePlan, Plan, Role};
@@ -74,6 +74,9 @@ pub(super) fn build(
                 0o644,
                 cinder_csi::manifests(plan),
             );
+        }
+        if plan.platform.flatcar {
+            b.packed_file(fluo::PATH, 0o644, fluo::manifests());
         }
         b.step(Step::new(BootStep::ClusterAddons, 900, 3, json!({}))?);
     }

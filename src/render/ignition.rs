@@ -20,6 +20,8 @@ pub(super) const SPEC_VERSION: &str = "3.3.0";
 #[derive(Serialize)]
 struct Config {
     ignition: Meta,
+    #[serde(rename = "kernelArguments", skip_serializing_if = "Option::is_none")]
+    kernel_arguments: Option<KernelArguments>,
     #[serde(skip_serializing_if = "Option::is_none")]
     storage: Option<Storage>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -51,6 +53,19 @@ struct Resource {
 struct Verification {
     hash: String,
 }
+
+#[derive(Serialize)]
+struct KernelArguments {
+    #[serde(rename = "shouldNotExist")]
+    should_not_exist: Vec<&'static str>,
+}
+
+/// Flatcar's OpenStack image logs `core` in on every console (its OEM grub.cfg:
+/// `set linux_append="flatcar.autologin"`): anyone who can open the Nova console of a master
+/// would get a sudo-capable shell beside the CA keys. Ignition's kargs stage removes the
+/// argument from the OEM grub.cfg (Flatcar's `ignition-kargs-helper`, since 3185) and reboots
+/// once, before the first real boot.
+const REMOVED_KERNEL_ARGUMENTS: &[&str] = &["flatcar.autologin"];
 
 #[derive(Serialize)]
 struct Storage {
@@ -156,6 +171,9 @@ pub(super) fn encode(bundle: &NodeBundle, gzip_files: bool) -> String {
             version: SPEC_VERSION,
             config: None,
         },
+        kernel_arguments: Some(KernelArguments {
+            should_not_exist: REMOVED_KERNEL_ARGUMENTS.to_vec(),
+        }),
         storage: Some(Storage { files }),
         systemd: Some(Systemd { units }),
     };
@@ -181,6 +199,7 @@ pub(super) fn replace_stub(full: &str) -> String {
                 },
             }),
         },
+        kernel_arguments: None,
         storage: None,
         systemd: None,
     };
