@@ -907,7 +907,12 @@ fn flatcar_keeps_its_containerd_configuration_and_k8sgen_adds_to_it() {
     let part = body[..=end]
         .join("\n")
         .replace("--config /etc/", "--config $ROOT/etc/")
+        .replace(" /usr/share/containerd/", " $ROOT/usr/share/containerd/")
         .replace("install -d -m 0755 /etc/", "install -d -m 0755 $ROOT/etc/");
+    assert!(
+        part.contains("$ROOT/usr/share/containerd/config.toml"),
+        "{part}"
+    );
     std::fs::create_dir_all(r.join("bin")).unwrap();
     std::os::unix::fs::symlink(&containerd2, r.join("bin/containerd")).unwrap();
     stub(&r.join("bin"), "systemctl", "true");
@@ -932,6 +937,25 @@ fn flatcar_keeps_its_containerd_configuration_and_k8sgen_adds_to_it() {
         assert!(text.contains(&want), "{want}:\n{text}");
     }
     assert!(!text.contains("pause:3.6"), "{text}");
+
+    // A Flatcar whose own file moved to another layout is named, not merged blindly.
+    write(
+        r,
+        "/usr/share/containerd/config.toml",
+        &FLATCAR_CONTAINERD_CONFIG.replace("version = 2\n", "version = 3\n"),
+    );
+    let out = run(r, &[("PAUSE_IMAGE", plan.pause_image.as_str())], &part);
+    assert!(!out.status.success());
+    assert!(
+        output_text(&out).contains("/usr/share/containerd/config.toml is version 3"),
+        "{}",
+        output_text(&out)
+    );
+    write(
+        r,
+        "/usr/share/containerd/config.toml",
+        FLATCAR_CONTAINERD_CONFIG,
+    );
 
     // The step's check fails when k8sgen's settings do not reach the merged configuration.
     std::fs::write(rpath("/etc/containerd/k8sgen.toml"), "version = 2\n").unwrap();
@@ -1001,7 +1025,13 @@ fn flatcar_api_load_balancer_pulls_once_and_cleans_up_in_order() {
         assert!(out.status.success(), "{}", output_text(&out));
     }
     assert_eq!(pulls(), 1, "{}", log());
-    assert!(log().contains(&format!("image pull {image}")), "{}", log());
+    assert!(
+        log().contains(&format!(
+            "image pull --hosts-dir /etc/containerd/certs.d {image}"
+        )),
+        "{}",
+        log()
+    );
 
     // A run cut short left a task and its container: killed and waited for, then removed.
     std::fs::write(r.join("task"), "").unwrap();

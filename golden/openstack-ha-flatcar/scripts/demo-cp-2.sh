@@ -184,6 +184,13 @@ step_runtime() {
   # registry hosts from /etc/containerd/certs.d), which wins where both set a key: containerd
   # merges imports in order. The unit reads it through CONTAINERD_CONFIG (k8sgen's drop-in).
   install -d -m 0755 /etc/containerd/certs.d
+  # containerd 2.3 refuses an import of a higher version than the main file, and 2.1-2.2 would
+  # merge k8sgen's version 2 settings into a later layout unmigrated.
+  flatcar_version=$(sed -nE 's/^version *= *([0-9]+).*/\1/p' /usr/share/containerd/config.toml | head -n 1)
+  if [ "${flatcar_version:-2}" != 2 ]; then
+    echo "Flatcar's /usr/share/containerd/config.toml is version $flatcar_version; k8sgen's import layout is for version 2"
+    exit 1
+  fi
   systemctl daemon-reload
   dump=$(containerd --config /etc/containerd/config.toml config dump)
   for want in 'SystemdCgroup = true' "sandbox = '$PAUSE_IMAGE'" "config_path = '/etc/containerd/certs.d'"; do
