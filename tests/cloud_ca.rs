@@ -262,7 +262,7 @@ fn a_bad_ca_file_is_a_spec_problem_with_a_hint() {
     assert_eq!(
         with_key,
         format!(
-            "c/cluster.yaml has 1 problem\n  cloud.openstack.caFile: c/certs/cloud-ca.pem: block 2 is a private key; only certificates belong in caFile\n{hint}"
+            "c/cluster.yaml has 1 problem\n  cloud.openstack.caFile: c/certs/cloud-ca.pem: block 2 is a private key; only certificates belong in a CA file\n{hint}"
         )
     );
     assert!(!with_key.contains("c2VjcmV0"));

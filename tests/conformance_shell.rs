@@ -91,6 +91,10 @@ fn every_script_passes_bash_n_and_shellcheck() {
     }
     // The stopAfter branch of the runner.
     bundles.extend(stop_after_etcd().bundles);
+    // The proxy exports and the trusted-CA check of host-prep.
+    for c in egress::variants() {
+        bundles.extend(c.bundles);
+    }
 
     let mut failures = Vec::new();
     let mut checked = 0;

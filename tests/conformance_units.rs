@@ -132,14 +132,21 @@ fn systemd_accepts_every_unit_of_every_profile() {
     common::require("systemd-analyze");
     let mut failures = Vec::new();
     let mut checked = 0;
-    for profile in k8sgen::profiles::PROFILES {
-        let (compiled, _) = common::compile_profile(profile.name, false);
+    let mut compiled: Vec<(String, k8sgen::compile::Compiled)> = k8sgen::profiles::PROFILES
+        .iter()
+        .map(|p| (p.name.to_string(), common::compile_profile(p.name, false).0))
+        .collect();
+    // The proxied variants add containerd's proxy drop-in.
+    for (i, c) in common::egress::variants().into_iter().enumerate() {
+        compiled.push((format!("egress variant {i}"), c));
+    }
+    for (name, compiled) in &compiled {
         for bundle in &compiled.bundles {
             let files = unit_files(bundle);
             assert!(!files.is_empty(), "{}: no unit", bundle.node);
             checked += files.len();
             for finding in verify(&files) {
-                failures.push(format!("{} {}: {finding}", profile.name, bundle.node));
+                failures.push(format!("{name} {}: {finding}", bundle.node));
             }
         }
     }

@@ -64,7 +64,10 @@ pub(super) fn host_prep(b: &mut Builder, plan: &Plan, _node: &NodePlan) -> Resul
         BootStep::HostPrep,
         2400,
         3,
-        json!({"flatcar": plan.platform.flatcar, "pod_subnet": plan.pod_subnet.to_string()}),
+        json!({"flatcar": plan.platform.flatcar, "pod_subnet": plan.pod_subnet.to_string(),
+               "trusted_cas": (0..plan.egress.trusted_cas.len())
+                   .map(|i| super::egress::trusted_ca_path(plan.platform.flatcar, i))
+                   .collect::<Vec<_>>()}),
     )?);
     Ok(())
 }

@@ -8,6 +8,7 @@
 
 mod cinder_csi;
 mod common;
+mod egress;
 mod fluo;
 mod kubeadm;
 mod kubeconfig;
@@ -134,6 +135,7 @@ impl Builder {
 /// Build the bundle for `node`.
 pub fn build(plan: &Plan, node: &NodePlan, secrets: &Secrets) -> Result<NodeBundle, BundleError> {
     let mut b = Builder::default();
+    egress::files(&mut b, plan);
     common::host_prep(&mut b, plan, node)?;
     common::admin_network(&mut b, plan, node)?;
     common::packages_and_runtime(&mut b, plan, node, secrets)?;

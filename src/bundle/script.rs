@@ -43,7 +43,7 @@ impl Step {
             function: name.as_str().replace('-', "_"),
             timeout_seconds,
             attempts,
-            body: body.trim_end().to_string(),
+            body: body.trim_start_matches('\n').trim_end().to_string(),
         })
     }
 }
@@ -80,6 +80,7 @@ pub(super) fn render(plan: &Plan, node: &NodePlan, steps: &[Step]) -> Result<Str
             "stop_after": stop_point(plan.stop_after, steps),
             "flatcar": plan.platform.flatcar,
             "bin_dir": plan.platform.bin_dir,
+            "proxy": plan.egress.proxy,
         }),
     )?)
 }

@@ -143,14 +143,49 @@ fn plan_header(p: &crate::plan::Plan) -> String {
             format!("v{} on the masters, external to kubeadm", p.etcd.version),
         ),
         ("kube-router", p.kube_router_image.to_string()),
-        ("OCCM", format!("{} (static pod)", p.occm_image)),
-        ("deployable", deployable.to_string()),
+        (
+            "OCCM",
+            format!("{} (DaemonSet on the masters)", p.occm_image),
+        ),
     ];
+    let mut rows = rows.to_vec();
+    rows.extend(egress_rows(&p.egress));
+    rows.push(("deployable", deployable.to_string()));
     let mut s = String::new();
     for (label, value) in rows {
         let _ = writeln!(s, "{label:<17} {value}");
     }
     s
+}
+
+/// The proxy and what bypasses it, the CAs the nodes trust, the mirrored registries.
+fn egress_rows(e: &crate::plan::EgressPlan) -> Vec<(&'static str, String)> {
+    let mut rows = Vec::new();
+    if let Some(proxy) = &e.proxy {
+        let scheme =
+            |label: &str, url: &Option<String>| url.as_ref().map(|u| format!("{label} {u}"));
+        let urls: Vec<String> = [scheme("http", &proxy.http), scheme("https", &proxy.https)]
+            .into_iter()
+            .flatten()
+            .collect();
+        rows.push((
+            "proxy",
+            format!("{} (apt, downloads, containerd)", urls.join(", ")),
+        ));
+        rows.push(("no_proxy", proxy.no_proxy.join(",")));
+    }
+    if !e.trusted_ca_files.is_empty() {
+        rows.push(("trusted CAs", e.trusted_ca_files.join(", ")));
+    }
+    for r in &e.registries {
+        let then = if r.fallback {
+            format!(", then {}", r.upstream)
+        } else {
+            " only".to_string()
+        };
+        rows.push(("registry", format!("{} via {}{then}", r.name, r.mirror)));
+    }
+    rows
 }
 
 /// Nodes, the first master's SANs and the secrets each role carries.

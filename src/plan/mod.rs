@@ -7,6 +7,7 @@
 //! before bundles are built.
 
 mod addresses;
+mod egress;
 pub mod facts;
 mod inert;
 mod leaves;
@@ -108,6 +109,7 @@ pub fn plan(
         cinder_csi_image: release.cinder_csi_image.into(),
         pause_image: release.pause_image.into(),
         admin_nic: admin_nic(spec, &parsed),
+        egress: egress::plan(spec, &parsed),
         deployable: openstack.credential_id.is_some() && openstack.credential_secret.is_some(),
         openstack,
         stop_after: parsed.stop_after,
@@ -121,6 +123,13 @@ pub fn plan(
 /// A spec that names a file must come with it (`spec::read_files`): the plan reads nothing.
 fn unread_files(spec: &ClusterSpec) -> Result<(), PlanError> {
     let os = &spec.cloud.openstack;
+    if spec.egress.trusted_cas.len() != spec.egress.trusted_ca_files.len() {
+        return Err(PlanError::Spec(vec![spec::Problem::new(
+            "egress.trustedCAFiles",
+            "the files were not read with the spec",
+            "load the spec from its file (`-f cluster.yaml`), which reads the files it names",
+        )]));
+    }
     if os.ca_file.is_some() && os.ca_bundle.is_none() {
         return Err(PlanError::Spec(vec![spec::Problem::new(
             "cloud.openstack.caFile",

@@ -198,10 +198,58 @@ pub struct Plan {
     pub pause_image: String,
     pub admin_nic: Option<AdminNicPlan>,
     pub openstack: OpenStackPlan,
+    /// Proxy, trusted CAs and registry mirrors (`egress`); empty: direct access.
+    #[serde(skip_serializing_if = "EgressPlan::is_empty")]
+    pub egress: EgressPlan,
     pub stop_after: Option<BootStep>,
     /// Per role, what secret material its user-data carries.
     pub secrets_by_role: BTreeMap<Role, Vec<&'static str>>,
     /// False when something `up` needs is missing (e.g. an unset credential variable).
     pub deployable: bool,
     pub warnings: Vec<String>,
+}
+
+/// How the nodes reach what they download (`spec.egress`, resolved).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EgressPlan {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyPlan>,
+    /// The CA certificates every node trusts, one PEM bundle per `trustedCAFiles` entry.
+    #[serde(skip)]
+    pub trusted_cas: Vec<String>,
+    /// The spec's `trustedCAFiles`, as written.
+    #[serde(skip_serializing_if = "Vec::is_empty", rename = "trustedCAFiles")]
+    pub trusted_ca_files: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub registries: Vec<RegistryPlan>,
+}
+
+impl EgressPlan {
+    pub fn is_empty(&self) -> bool {
+        *self == EgressPlan::default()
+    }
+}
+
+/// The proxy for apt, downloads and containerd, and what bypasses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProxyPlan {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub https: Option<String>,
+    /// Everything inside the cluster and the cloud's metadata service, then the spec's.
+    pub no_proxy: Vec<String>,
+}
+
+/// One registry pulled through a mirror: containerd's `certs.d/<name>/hosts.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryPlan {
+    pub name: String,
+    pub mirror: String,
+    /// The registry's own endpoint, tried after the mirror when `fallback`.
+    pub upstream: String,
+    pub fallback: bool,
 }

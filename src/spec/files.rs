@@ -1,6 +1,7 @@
-//! Files a spec names, read beside it: today `cloud.openstack.caFile`, the CA bundle OCCM on
-//! the masters trusts. Read through a caller-supplied function (the CLI reads the disk, tests
-//! a map), checked here so a bad file is a spec problem with its field path and a hint.
+//! Files a spec names, read beside it: `cloud.openstack.caFile`, the CA bundle OCCM on the
+//! masters trusts, and `egress.trustedCAFiles`, the CAs every node trusts. Read through a
+//! caller-supplied function (the CLI reads the disk, tests a map), checked here so a bad file
+//! is a spec problem with its field path and a hint; every bad file is reported at once.
 //! Reads nothing the spec does not name; never keeps or quotes a private key.
 
 use super::SpecError;
@@ -20,30 +21,63 @@ pub fn read_files(
     dir: &Path,
     read: &dyn Fn(&Path) -> std::io::Result<Vec<u8>>,
 ) -> Result<(), SpecError> {
-    let os = &mut spec.cloud.openstack;
-    let Some(ca_file) = &os.ca_file else {
-        return Ok(());
-    };
-    let path = dir.join(ca_file);
-    let shown = path.display().to_string();
-    let problem = |message: String, hint: &str| SpecError::Invalid {
-        file: file.into(),
-        problems: vec![Problem::new(CA_FILE, message, hint)],
-    };
-    let bytes = read(&path).map_err(|e| {
-        problem(
-            format!("cannot read {shown}: {e}"),
+    let mut problems = Vec::new();
+    if let Some(ca_file) = spec.cloud.openstack.ca_file.clone() {
+        match read_ca(
+            dir,
+            &ca_file,
+            CA_FILE,
+            read,
             "name the PEM file of the CA that signed the cloud's endpoints, relative to the spec file",
-        )
-    })?;
-    let pem = ca_bundle(&bytes).map_err(|m| {
-        problem(
+        ) {
+            Ok(pem) => spec.cloud.openstack.ca_bundle = Some(pem),
+            Err(p) => problems.push(p),
+        }
+    }
+    let mut trusted = Vec::new();
+    for (i, ca_file) in spec.egress.trusted_ca_files.iter().enumerate() {
+        let field = format!("egress.trustedCAFiles[{i}]");
+        match read_ca(
+            dir,
+            ca_file,
+            &field,
+            read,
+            "name a PEM file of CA certificates the nodes must trust (the proxy's or the mirror's), relative to the spec file",
+        ) {
+            Ok(pem) => trusted.push(pem),
+            Err(p) => problems.push(p),
+        }
+    }
+    spec.egress.trusted_cas = trusted;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(SpecError::Invalid {
+            file: file.into(),
+            problems,
+        })
+    }
+}
+
+/// One CA file: read, checked, re-encoded; or the problem, at `field`.
+fn read_ca(
+    dir: &Path,
+    name: &str,
+    field: &str,
+    read: &dyn Fn(&Path) -> std::io::Result<Vec<u8>>,
+    read_hint: &str,
+) -> Result<CaBundle, Problem> {
+    let path = dir.join(name);
+    let shown = path.display().to_string();
+    let bytes = read(&path)
+        .map_err(|e| Problem::new(field, format!("cannot read {shown}: {e}"), read_hint))?;
+    ca_bundle(&bytes).map_err(|m| {
+        Problem::new(
+            field,
             format!("{shown}: {m}"),
             "give the CA certificate(s) alone, as PEM `CERTIFICATE` blocks (`openssl x509 -in FILE` shows one)",
         )
-    })?;
-    os.ca_bundle = Some(pem);
-    Ok(())
+    })
 }
 
 /// Every block a `CERTIFICATE` holding an X.509 certificate, at least one; re-encoded
@@ -58,7 +92,7 @@ pub fn ca_bundle(bytes: &[u8]) -> Result<CaBundle, String> {
         if block.label.contains("PRIVATE KEY") {
             // Never on the nodes, never in a message.
             return Err(format!(
-                "block {n} is a private key; only certificates belong in caFile"
+                "block {n} is a private key; only certificates belong in a CA file"
             ));
         }
         if block.label != "CERTIFICATE" {

@@ -8,6 +8,7 @@
 //! work.
 
 mod checks;
+mod egress;
 mod files;
 mod parsed;
 mod types;

@@ -22,8 +22,67 @@ pub struct ClusterSpec {
     #[serde(default)]
     pub cni: Cni,
     pub cloud: Cloud,
+    /// How nodes reach what they download: a proxy, CAs to trust, registry mirrors.
+    #[serde(default, skip_serializing_if = "Egress::is_empty")]
+    pub egress: Egress,
     #[serde(default)]
     pub bootstrap: Bootstrap,
+}
+
+/// `egress`: for clouds that reach the internet only through a proxy (often one that re-signs
+/// TLS) or not at all. Applied to apt, every download and containerd's image pulls; never to
+/// traffic that stays inside the cluster (`plan` shows the computed `no_proxy`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Egress {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<Proxy>,
+    /// PEM files of CA certificates every node trusts before it downloads anything (a
+    /// TLS-intercepting proxy, a private mirror), relative to the spec file.
+    #[serde(
+        default,
+        rename = "trustedCAFiles",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub trusted_ca_files: Vec<String>,
+    /// The certificates of `trusted_ca_files`, once read; never part of the YAML.
+    #[serde(skip)]
+    pub trusted_cas: Vec<CaBundle>,
+    /// Container registries by name as images name them (`docker.io`, `registry.k8s.io`,
+    /// `ghcr.io`, `quay.io`, ...), each pulled through a mirror.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub registries: std::collections::BTreeMap<String, RegistryMirror>,
+}
+
+impl Egress {
+    pub fn is_empty(&self) -> bool {
+        *self == Egress::default()
+    }
+}
+
+/// `egress.proxy`: `http://` (or `https://`) URLs of the proxy for each scheme.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Proxy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub https: Option<String>,
+    /// Added to what `plan` computes: host names, `.domain` suffixes, addresses or CIDRs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_proxy: Vec<String>,
+}
+
+/// `egress.registries.<name>`: where containerd pulls that registry's images from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RegistryMirror {
+    /// `https://` (or `http://`) URL of the mirror, optionally with a path prefix.
+    pub mirror: String,
+    /// Fall back to the registry itself when the mirror fails (default); `false` for
+    /// clouds that cannot reach it at all, so a missing image fails fast and names the mirror.
+    #[serde(default = "default_true")]
+    pub fallback: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -58,6 +58,7 @@ pub fn check(spec: &ClusterSpec) -> Result<Parsed, Vec<Problem>> {
     check_cni(&mut c, &spec.cni);
     check_openstack(&mut c, &spec.cloud.openstack);
     check_servers(&mut c, spec);
+    super::egress::check(&mut c, &spec.egress);
     let (token_ttl, stop_after) = check_bootstrap(&mut c, &spec.bootstrap);
 
     if !c.0.is_empty() {

@@ -1,6 +1,9 @@
 //! Shared helpers for the integration tests: the test-only fixture bundle, a clock fixed
 //! inside its validity, compiling a profile, and golden-file comparison with re-blessing.
+
 #![allow(dead_code)]
+
+pub mod egress;
 
 use k8sgen::compile::{Compiled, compile};
 use k8sgen::pki::{self, FixedClock, Secrets, SeededEntropy};

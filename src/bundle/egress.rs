@@ -1,0 +1,85 @@
+//! What `egress` puts on every node: the CAs to trust (installed into the system store by
+//! host-prep, before anything is downloaded), containerd's proxy settings (a drop-in; the boot
+//! script exports the same proxy for apt, curl and kubeadm), and a `hosts.toml` per mirrored
+//! registry under `/etc/containerd/certs.d`, which containerd reads for the kubelet's pulls and
+//! the load balancer's.
+
+use super::Builder;
+use crate::plan::{Plan, ProxyPlan, RegistryPlan};
+
+/// Where the system trust store takes extra CAs: Debian's `update-ca-certificates` reads
+/// `*.crt` under /usr/local/share/ca-certificates; Flatcar's reads `*.pem` under
+/// /etc/ssl/certs (Flatcar docs, "Adding custom certificates").
+pub(super) fn trusted_ca_path(flatcar: bool, index: usize) -> String {
+    if flatcar {
+        format!("/etc/ssl/certs/k8sgen-egress-{index}.pem")
+    } else {
+        format!("/usr/local/share/ca-certificates/k8sgen-egress-{index}.crt")
+    }
+}
+
+pub(super) fn files(b: &mut Builder, plan: &Plan) {
+    let egress = &plan.egress;
+    for (i, pem) in egress.trusted_cas.iter().enumerate() {
+        b.file(
+            &trusted_ca_path(plan.platform.flatcar, i),
+            0o644,
+            pem.as_str(),
+        );
+    }
+    if let Some(proxy) = &egress.proxy {
+        b.file(
+            "/etc/systemd/system/containerd.service.d/20-k8sgen-proxy.conf",
+            0o644,
+            containerd_proxy(proxy),
+        );
+    }
+    for registry in &egress.registries {
+        b.file(
+            &format!("/etc/containerd/certs.d/{}/hosts.toml", registry.name),
+            0o644,
+            hosts_toml(registry),
+        );
+    }
+}
+
+/// containerd pulls images itself, so it needs the proxy in its own environment (Go's
+/// `http.ProxyFromEnvironment`: upper case, CIDRs and `.suffix` entries in NO_PROXY).
+fn containerd_proxy(proxy: &ProxyPlan) -> String {
+    let mut env = Vec::new();
+    if let Some(http) = &proxy.http {
+        env.push(format!("\"HTTP_PROXY={http}\""));
+    }
+    if let Some(https) = &proxy.https {
+        env.push(format!("\"HTTPS_PROXY={https}\""));
+    }
+    env.push(format!("\"NO_PROXY={}\"", proxy.no_proxy.join(",")));
+    format!(
+        "# k8sgen: image pulls through egress.proxy; the cluster and the metadata service directly\n\
+         [Service]\nEnvironment={}\n",
+        env.join(" ")
+    )
+}
+
+/// containerd's registry host configuration (`docs/hosts.md`). The file's `server` is always
+/// tried last, after any `[host]` (`remotes/docker/config/hosts.go` appends it): with
+/// fallback it is the registry itself behind the mirror; without, it is the mirror alone.
+fn hosts_toml(registry: &RegistryPlan) -> String {
+    if registry.fallback {
+        format!(
+            "# k8sgen: {name} through its mirror, then from {name} itself\n\
+             server = \"{upstream}\"\n\n\
+             [host.\"{mirror}\"]\n  capabilities = [\"pull\", \"resolve\"]\n",
+            name = registry.name,
+            upstream = registry.upstream,
+            mirror = registry.mirror
+        )
+    } else {
+        format!(
+            "# k8sgen: {name} only through its mirror (fallback: false)\n\
+             server = \"{mirror}\"\ncapabilities = [\"pull\", \"resolve\"]\n",
+            name = registry.name,
+            mirror = registry.mirror
+        )
+    }
+}

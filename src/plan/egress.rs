@@ -1,0 +1,65 @@
+//! `egress` resolved for the nodes: the proxy with the `no_proxy` list derived from the
+//! plan (everything that must stay inside the cluster or the cloud never goes through the
+//! proxy), the CAs to trust, and each mirrored registry's upstream endpoint.
+
+use super::types::{EgressPlan, ProxyPlan, RegistryPlan};
+use crate::spec::{ClusterSpec, Parsed};
+
+pub(super) fn plan(spec: &ClusterSpec, parsed: &Parsed) -> EgressPlan {
+    let egress = &spec.egress;
+    EgressPlan {
+        proxy: egress.proxy.as_ref().map(|p| ProxyPlan {
+            http: p.http.clone(),
+            https: p.https.clone(),
+            no_proxy: no_proxy(spec, parsed, &p.no_proxy),
+        }),
+        trusted_cas: egress.trusted_cas.iter().map(|b| b.pem.clone()).collect(),
+        trusted_ca_files: egress.trusted_ca_files.clone(),
+        registries: egress
+            .registries
+            .iter()
+            .map(|(name, r)| RegistryPlan {
+                name: name.clone(),
+                mirror: r.mirror.trim_end_matches('/').to_string(),
+                upstream: upstream(name),
+                fallback: r.fallback,
+            })
+            .collect(),
+    }
+}
+
+/// What bypasses the proxy: this host, the cluster network (node addresses, the masters and
+/// etcd), pods and services by address and by name (`.svc`, the cluster domain), the cloud's
+/// metadata service, the API server's other names, then the operator's additions. Tools read
+/// the list differently (curl and Go take CIDRs and `.suffix`es; apt compares host names), so
+/// both forms are given where it matters.
+fn no_proxy(spec: &ClusterSpec, parsed: &Parsed, extra: &[String]) -> Vec<String> {
+    let mut list: Vec<String> = vec![
+        "localhost".into(),
+        "127.0.0.1".into(),
+        parsed.cluster_cidr.to_string(),
+        parsed.pod_subnet.to_string(),
+        parsed.service_subnet.to_string(),
+        ".svc".into(),
+        format!(".{}", spec.kubernetes.dns_domain),
+        "169.254.169.254".into(),
+    ];
+    list.extend(spec.kubernetes.api_server.extra_sans.iter().cloned());
+    if let Some(admin) = &parsed.admin {
+        list.push(admin.cidr.to_string());
+    }
+    list.extend(extra.iter().cloned());
+    let mut seen = std::collections::BTreeSet::new();
+    list.retain(|e| seen.insert(e.clone()));
+    list
+}
+
+/// The endpoint a registry name stands for: Docker Hub's images are named `docker.io` and
+/// served by `registry-1.docker.io` (containerd's own default, `remotes/docker/config`).
+fn upstream(name: &str) -> String {
+    if name == "docker.io" {
+        "https://registry-1.docker.io".into()
+    } else {
+        format!("https://{name}")
+    }
+}

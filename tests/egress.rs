@@ -1,0 +1,487 @@
+//! `egress` (clusters behind a proxy or with registry mirrors): what `plan` derives, what every
+//! node gets, goldens of a proxied variant of `openstack-ha`, the trusted CA file errors, and a
+//! real containerd 2 resolving images through the rendered `hosts.toml` files and proxy
+//! environment: the mirror first, the registry itself through the proxy only where fallback is
+//! on, and nothing inside `no_proxy` through the proxy.
+
+mod common;
+
+use common::*;
+use k8sgen::compile::Compiled;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::egress::{CA_FILE, load, proxied, proxied_text, proxy_ca};
+
+fn file<'a>(c: &'a Compiled, node: usize, path: &str) -> Option<&'a str> {
+    c.bundles[node]
+        .files
+        .iter()
+        .find(|f| f.path == path)
+        .map(|f| f.content.as_str())
+}
+
+fn script(c: &Compiled, node: usize) -> &str {
+    file(c, node, &c.plan.platform.script_path).unwrap()
+}
+
+#[test]
+fn no_proxy_covers_the_cluster_and_the_cloud_and_the_operators_additions() {
+    let c = proxied(
+        "openstack-ha",
+        "http://proxy.example:3128",
+        "https://mirror.example",
+    );
+    let proxy = c.plan.egress.proxy.as_ref().unwrap();
+    let p = &c.plan;
+    for want in [
+        "localhost",
+        "127.0.0.1",
+        &p.openstack.cluster_cidr.to_string(),
+        &p.pod_subnet.to_string(),
+        &p.service_subnet.to_string(),
+        ".svc",
+        ".cluster.local",
+        "169.254.169.254",
+        "192.168.50.0/24", // the admin network
+        ".corp.example",
+        "10.20.0.0/16",
+    ] {
+        assert!(
+            proxy.no_proxy.iter().any(|e| e == want),
+            "{want} missing from {:?}",
+            proxy.no_proxy
+        );
+    }
+    // The API endpoint every node uses is the local load balancer on 127.0.0.1, and the
+    // masters are in the cluster CIDR.
+    assert!(p.control_plane_endpoint.starts_with("127.0.0.1:"));
+    for m in p.masters() {
+        assert!(p.openstack.cluster_cidr.contains(&m.address));
+    }
+}
+
+#[test]
+fn every_node_gets_the_proxy_the_cas_and_the_mirrors_before_it_downloads() {
+    for profile in ["openstack-ha", "openstack-ha-flatcar"] {
+        let c = proxied(
+            profile,
+            "http://proxy.example:3128",
+            "https://mirror.example",
+        );
+        let flatcar = c.plan.platform.flatcar;
+        let ca_path = if flatcar {
+            "/etc/ssl/certs/k8sgen-egress-0.pem"
+        } else {
+            "/usr/local/share/ca-certificates/k8sgen-egress-0.crt"
+        };
+        for (i, b) in c.bundles.iter().enumerate() {
+            let what = format!("{profile} {}", b.node);
+            assert_eq!(file(&c, i, ca_path), Some(proxy_ca().as_str()), "{what}");
+            let dropin = file(
+                &c,
+                i,
+                "/etc/systemd/system/containerd.service.d/20-k8sgen-proxy.conf",
+            )
+            .unwrap();
+            assert!(
+                dropin.contains("\"HTTPS_PROXY=http://proxy.example:3128\"")
+                    && dropin.contains("\"NO_PROXY=localhost,127.0.0.1,"),
+                "{what}: {dropin}"
+            );
+            let docker = file(&c, i, "/etc/containerd/certs.d/docker.io/hosts.toml").unwrap();
+            assert!(docker.contains("server = \"https://registry-1.docker.io\""));
+            let k8s = file(&c, i, "/etc/containerd/certs.d/registry.k8s.io/hosts.toml").unwrap();
+            assert!(k8s.contains("server = \"https://mirror.example/k8s\""));
+            assert!(!k8s.contains("registry.k8s.io\""), "no fallback: {k8s}");
+
+            let s = script(&c, i);
+            assert!(s.contains("export https_proxy='http://proxy.example:3128'"));
+            assert!(s.contains("export no_proxy='localhost,127.0.0.1,"));
+            // The store is updated and checked at the start of the first step, before any
+            // package or download.
+            let host_prep = shell_function(s, "step_host_prep");
+            let first = host_prep.lines().nth(1).unwrap_or_default();
+            assert!(
+                host_prep.contains("update-ca-certificates")
+                    && host_prep.find("update-ca-certificates")
+                        < host_prep.find("apt-get").or(Some(usize::MAX)),
+                "{what}: {first}"
+            );
+            // Nothing else runs with the proxy: kubelet's and etcd's units carry none.
+            for u in &b.units {
+                assert!(!u.content.contains("PROXY"), "{what}: {}", u.name);
+            }
+        }
+    }
+}
+
+/// The proxied variant's init master and a worker, and their boot scripts, byte for byte.
+#[test]
+fn the_proxied_variant_matches_its_goldens() {
+    let c = proxied(
+        "openstack-ha",
+        "http://proxy.example:3128",
+        "https://mirror.example",
+    );
+    let dir = root().join("golden/openstack-ha-egress");
+    let mut failures = Vec::new();
+    for node in ["demo-cp-0", "demo-general-0"] {
+        let ud = c.user_data.iter().find(|u| u.node == node).unwrap();
+        let text = String::from_utf8(ud.bytes.clone()).unwrap();
+        if let Err(e) = check_golden(&dir.join(format!("{node}.user-data")), &text) {
+            failures.push(e);
+        }
+        let i = c.bundles.iter().position(|b| b.node == node).unwrap();
+        if let Err(e) = check_golden(&dir.join(format!("scripts/{node}.sh")), script(&c, i)) {
+            failures.push(e);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn a_trusted_ca_file_must_be_pem_certificates() {
+    let text = proxied_text(
+        "openstack-ha",
+        "http://proxy.example:3128",
+        "https://m.example",
+    );
+    let missing = load(&text, &BTreeMap::new()).unwrap_err();
+    assert!(
+        missing.contains("egress.trustedCAFiles[0]: cannot read c/certs/proxy-ca.pem"),
+        "{missing}"
+    );
+    let not_pem = load(
+        &text,
+        &BTreeMap::from([(CA_FILE, b"not a certificate\n".to_vec())]),
+    )
+    .unwrap_err();
+    assert!(
+        not_pem
+            .contains("egress.trustedCAFiles[0]: c/certs/proxy-ca.pem: no PEM certificate in it"),
+        "{not_pem}"
+    );
+    let key = format!("{}{}", proxy_ca(), fixture().front_proxy_ca.key.expose());
+    let with_key = load(&text, &BTreeMap::from([(CA_FILE, key.into_bytes())])).unwrap_err();
+    assert!(with_key.contains("is a private key"), "{with_key}");
+    assert!(
+        !with_key.contains("PRIVATE KEY-----\n"),
+        "the key is never quoted"
+    );
+}
+
+/// Every `hosts.toml` parses as TOML (Python's own `tomllib`) and uses only the keys
+/// containerd's `docs/hosts.md` documents.
+#[test]
+fn hosts_toml_uses_containerds_documented_keys() {
+    require("python3");
+    let c = proxied(
+        "openstack-ha",
+        "http://proxy.example:3128",
+        "https://mirror.example",
+    );
+    for b in &c.bundles {
+        for f in b.files.iter().filter(|f| f.path.ends_with("/hosts.toml")) {
+            let out = Command::new("python3")
+                .args([
+                    "-c",
+                    "import sys, tomllib\n\
+                     doc = tomllib.loads(sys.stdin.read())\n\
+                     keys = {'server', 'capabilities', 'ca', 'client', 'skip_verify', 'header', 'override_path'}\n\
+                     bad = [k for k in doc if k not in keys | {'host'}]\n\
+                     bad += [k for h in doc.get('host', {}).values() for k in h if k not in keys - {'server'}]\n\
+                     caps = [c for t in [doc] + list(doc.get('host', {}).values()) for c in t.get('capabilities', [])]\n\
+                     bad += [c for c in caps if c not in ('pull', 'resolve', 'push')]\n\
+                     print(bad); sys.exit(1 if bad else 0)",
+                ])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .and_then(|mut child| {
+                    use std::io::Write;
+                    child.stdin.take().unwrap().write_all(f.content.as_bytes())?;
+                    child.wait_with_output()
+                })
+                .unwrap();
+            assert!(out.status.success(), "{}: {}", f.path, output_text(&out));
+        }
+    }
+}
+
+/// A small Python HTTP server that logs each request line to `log` and answers 404 (a mirror
+/// without the image), or, as a proxy, 403 to every `CONNECT host:port`.
+fn logging_server(address: &str, port: u16, log: &Path, status: u16) -> String {
+    format!(
+        "import http.server\n\
+         class H(http.server.BaseHTTPRequestHandler):\n\
+         \x20   def handle_one(self):\n\
+         \x20       open({log:?}, 'a').write(self.command + ' ' + self.path + '\\n')\n\
+         \x20       self.send_response({status}); self.send_header('Content-Length', '0'); self.end_headers()\n\
+         \x20   do_GET = do_HEAD = do_CONNECT = handle_one\n\
+         \x20   def log_message(self, *a): pass\n\
+         http.server.HTTPServer(({address:?}, {port}), H).serve_forever()\n",
+        log = log.display().to_string(),
+    )
+}
+
+/// A real containerd 2 (Debian sid's, unpacked by tests/fetch-containerd2.sh) with the proxy
+/// environment of the rendered drop-in and the rendered `certs.d`, in a network namespace of
+/// its own where the mirror and the proxy listen on 10.20.0.5, an address the spec's
+/// `noProxy` covers by CIDR (loopback would prove nothing: Go never proxies it). docker.io
+/// asks the mirror first, directly, then Docker Hub through the proxy; registry.k8s.io
+/// (fallback: false) asks the mirror only.
+#[test]
+fn containerd_pulls_through_the_mirrors_and_the_proxy_as_rendered() {
+    require("unshare");
+    let containerd = std::path::PathBuf::from(
+        std::env::var("K8SGEN_CONTAINERD2")
+            .unwrap_or_else(|_| "/var/cache/k8sgen-containerd2/usr/bin/containerd".into()),
+    );
+    assert!(
+        containerd.is_file(),
+        "{}: tests/fetch-containerd2.sh",
+        containerd.display()
+    );
+    let ctr = containerd.with_file_name("ctr");
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let c = proxied(
+        "openstack-ha",
+        "http://10.20.0.5:3128",
+        "http://10.20.0.5:5000",
+    );
+    let certs = t.join("certs.d");
+    for f in c.bundles[3]
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("/etc/containerd/certs.d/"))
+    {
+        let path = certs.join(f.path.trim_start_matches("/etc/containerd/certs.d/"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, &f.content).unwrap();
+    }
+    // The daemon's environment, as systemd sets it from the drop-in's Environment= line.
+    let dropin = file(
+        &c,
+        3,
+        "/etc/systemd/system/containerd.service.d/20-k8sgen-proxy.conf",
+    )
+    .unwrap();
+    let env_line = dropin
+        .lines()
+        .find_map(|l| l.strip_prefix("Environment="))
+        .unwrap();
+    let env: Vec<String> = env_line
+        .split("\" \"")
+        .map(|kv| kv.trim_matches('"').to_string())
+        .collect();
+    assert_eq!(env.len(), 3, "{env:?}");
+    assert!(env[2].contains(",10.20.0.0/16"), "{env:?}");
+    let config = t.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "version = 3\nroot = {:?}\nstate = {:?}\n[grpc]\n  address = {:?}\n",
+            t.join("root").display().to_string(),
+            t.join("state").display().to_string(),
+            t.join("containerd.sock").display().to_string()
+        ),
+    )
+    .unwrap();
+    let mirror = logging_server("10.20.0.5", 5000, &t.join("mirror.log"), 404);
+    let proxy = logging_server("10.20.0.5", 3128, &t.join("proxy.log"), 403);
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let run = format!(
+        "set -u\n\
+         ip link set lo up\n\
+         ip addr add 10.20.0.5/32 dev lo\n\
+         python3 -c {mirror} & python3 -c {proxy} &\n\
+         for _ in $(seq 100); do (echo >/dev/tcp/10.20.0.5/5000 && echo >/dev/tcp/10.20.0.5/3128) 2>/dev/null && break; sleep 0.1; done\n\
+         env {env} {containerd} --config {config} 2>{t}/containerd.log &\n\
+         for _ in $(seq 100); do [ -S {t}/containerd.sock ] && break; sleep 0.1; done\n\
+         {ctr} --address {t}/containerd.sock image pull --hosts-dir {certs} docker.io/library/busybox:1.36 >{t}/hub.out 2>&1; echo \"hub=$?\"\n\
+         {ctr} --address {t}/containerd.sock image pull --hosts-dir {certs} registry.k8s.io/pause:3.10.2 >{t}/k8s.out 2>&1; echo \"k8s=$?\"\n\
+         kill $(jobs -p) 2>/dev/null; wait\n",
+        mirror = quote(&mirror),
+        proxy = quote(&proxy),
+        env = env.iter().map(|e| quote(e)).collect::<Vec<_>>().join(" "),
+        containerd = containerd.display(),
+        ctr = ctr.display(),
+        config = config.display(),
+        certs = certs.display(),
+        t = t.display(),
+    );
+    let out = Command::new("unshare")
+        .args(["--net", "bash", "-c", &run])
+        .output()
+        .unwrap();
+    let read = |name: &str| std::fs::read_to_string(t.join(name)).unwrap_or_default();
+    let (mirror_log, proxy_log) = (read("mirror.log"), read("proxy.log"));
+    let context = format!(
+        "{}\nmirror:\n{mirror_log}\nproxy:\n{proxy_log}\ncontainerd:\n{}\nctr: {}{}",
+        output_text(&out),
+        read("containerd.log"),
+        read("hub.out"),
+        read("k8s.out")
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("hub=1") && said.contains("k8s=1"),
+        "both pulls fail (no registry has the images): {context}"
+    );
+    // docker.io: the mirror, asked directly, then Docker Hub through the proxy.
+    assert!(
+        mirror_log.contains("/v2/library/busybox/manifests/1.36?ns=docker.io"),
+        "{context}"
+    );
+    assert!(
+        proxy_log.contains("CONNECT registry-1.docker.io:443"),
+        "{context}"
+    );
+    // registry.k8s.io without fallback: the mirror's path, and never the registry itself.
+    assert!(
+        mirror_log.contains("/k8s/v2/pause/manifests/3.10.2?ns=registry.k8s.io"),
+        "{context}"
+    );
+    assert!(!proxy_log.contains("registry.k8s.io"), "{context}");
+    // The mirror is inside no_proxy (10.20.0.0/16): never asked through the proxy.
+    assert!(!proxy_log.contains("10.20.0.5"), "{context}");
+}
+
+/// host-prep's trusted-CA part, from rendered user-data, against Debian's own
+/// `update-ca-certificates` pointed at a private root: the CA file is where and how that tool
+/// takes it (a `*.crt` under /usr/local/share/ca-certificates), and the step's check finds it
+/// in the bundle every tool reads. Under another name the tool skips it and the step fails.
+#[test]
+fn the_trusted_ca_reaches_debians_bundle() {
+    require("update-ca-certificates");
+    let c = proxied(
+        "openstack-ha",
+        "http://proxy.example:3128",
+        "https://mirror.example",
+    );
+    let step = shell_function(script(&c, 3), "step_host_prep");
+    let end = step.find("# Modules").unwrap();
+    let part = step[..end]
+        .lines()
+        .skip(1)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace(
+            "/usr/local/share/ca-certificates",
+            "$ROOT/usr/local/share/ca-certificates",
+        )
+        .replace("/etc/ssl/certs", "$ROOT/etc/ssl/certs");
+    let ca = "/usr/local/share/ca-certificates/k8sgen-egress-0.crt";
+    for (name, trusted) in [
+        ("k8sgen-egress-0.crt", true),
+        ("k8sgen-egress-0.pem", false),
+    ] {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let bin = r.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::create_dir_all(r.join("etc/ssl/certs")).unwrap();
+        std::fs::create_dir_all(r.join("hooks")).unwrap();
+        let local = r.join("usr/local/share/ca-certificates");
+        std::fs::create_dir_all(&local).unwrap();
+        std::fs::write(local.join(name), file(&c, 3, ca).unwrap()).unwrap();
+        std::fs::write(
+            bin.join("update-ca-certificates"),
+            "#!/bin/sh\nexec /usr/sbin/update-ca-certificates --certsconf \"$ROOT/ca-certificates.conf\" \
+             --localcertsdir \"$ROOT/usr/local/share/ca-certificates\" \
+             --etccertsdir \"$ROOT/etc/ssl/certs\" --hooksdir \"$ROOT/hooks\" \"$@\"\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            bin.join("update-ca-certificates"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        let out = Command::new("bash")
+            .args(["-euo", "pipefail", "-c", &part])
+            .env("ROOT", r)
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+            )
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.success(),
+            trusted,
+            "{name}: {}",
+            output_text(&out)
+        );
+        let bundle = std::fs::read_to_string(r.join("etc/ssl/certs/ca-certificates.crt"))
+            .unwrap_or_default();
+        assert_eq!(
+            bundle.contains(proxy_ca().lines().nth(1).unwrap()),
+            trusted,
+            "{name}"
+        );
+        if !trusted {
+            assert!(
+                output_text(&out)
+                    .contains("/etc/ssl/certs/ca-certificates.crt after update-ca-certificates"),
+                "{}",
+                output_text(&out)
+            );
+        }
+    }
+}
+
+/// `plan` shows the proxy, the computed no_proxy, the trusted CA files and the mirrors; the
+/// CA file is read from beside the spec on disk.
+#[test]
+fn plan_shows_the_egress() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("c");
+    std::fs::create_dir_all(c.join("certs")).unwrap();
+    std::fs::write(c.join("certs/proxy-ca.pem"), proxy_ca()).unwrap();
+    let spec = c.join("cluster.yaml");
+    std::fs::write(
+        &spec,
+        proxied_text(
+            "openstack-ha",
+            "http://proxy.example:3128",
+            "https://mirror.example",
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_k8sgen"))
+        .args(["plan", "-f", spec.to_str().unwrap(), "--secrets"])
+        .arg(root().join("tests/fixtures/secrets.yaml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", output_text(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let row = |label: &str| {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{label} ")))
+            .map(|l| l[label.len()..].trim().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        row("proxy"),
+        [
+            "http http://proxy.example:3128, https http://proxy.example:3128 (apt, downloads, containerd)"
+        ]
+    );
+    assert!(
+        row("no_proxy")[0].starts_with("localhost,127.0.0.1,10.0.0.0/24,10.244.0.0/16,10.96.0.0/12,.svc,.cluster.local,169.254.169.254,"),
+        "{text}"
+    );
+    assert_eq!(row("trusted CAs"), ["certs/proxy-ca.pem"]);
+    assert_eq!(
+        row("registry"),
+        [
+            "docker.io via https://mirror.example, then https://registry-1.docker.io",
+            "registry.k8s.io via https://mirror.example/k8s only"
+        ]
+    );
+}
