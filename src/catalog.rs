@@ -28,6 +28,9 @@ pub struct MinorRelease {
     /// kubeadm's pause image for the minor (`kubeadm config images list`): containerd's
     /// sandbox image must be the same, or kubelet and containerd disagree on it.
     pub pause_image: &'static str,
+    /// kubeadm's CoreDNS image for the minor (`kubeadm config images list`): the
+    /// cluster-addons step installs it, so a mirror must hold it.
+    pub coredns_image: &'static str,
     pub occm_image: &'static str,
     /// The Cinder CSI driver of the same cloud-provider-openstack release as `occm_image`.
     pub cinder_csi_image: &'static str,
@@ -45,9 +48,10 @@ pub struct MinorRelease {
 /// with 1.37's release). kubeadm config v1beta4 is read by all three (1.37 removed v1beta3).
 ///
 /// Pins and sources: binaries' sha256 from kubespray `checksums.yml` @46dbdd39 (2026-08-21);
-/// etcd lines and pause images from kubeadm's constants as minikube's generated table
-/// (`constants_kubeadm_images.go` @eb25dbc7) records them: 1.35 etcd 3.6.6-0 / pause 3.10.1,
-/// 1.36 etcd 3.6.8-0 / pause 3.10.2, 1.37 etcd 3.7.0-0 / pause 3.10.2 (kubernetes PR #140333).
+/// etcd lines, pause and CoreDNS images from kubeadm's constants as minikube's generated table
+/// (`constants_kubeadm_images.go` @eb25dbc7) records them: 1.35 etcd 3.6.6-0 / pause 3.10.1 /
+/// CoreDNS v1.13.1, 1.36 etcd 3.6.8-0 / pause 3.10.2 / v1.14.2, 1.37 etcd 3.7.0-0 / pause
+/// 3.10.2 / v1.14.6 (kubernetes PR #140333; `kubeadm config images list` outputs agree).
 /// 1.37's etcd 3.7.0 tarball and release binaries have no checksum in any merged source
 /// seen (kubespray stops at 1.36.4), so 1.37 needs `kubernetes.checksums`.
 pub const RELEASES: &[MinorRelease] = &[
@@ -57,6 +61,7 @@ pub const RELEASES: &[MinorRelease] = &[
         etcd_version: "3.6.14",
         etcd_sha256: Some("ffe840ff9295808e88cce2794a18a5ac87f12a5203c8314d0bf6aa119b41bac5"),
         pause_image: "registry.k8s.io/pause:3.10.1",
+        coredns_image: "registry.k8s.io/coredns/coredns:v1.13.1",
         occm_image: "registry.k8s.io/provider-os/openstack-cloud-controller-manager:v1.35.0",
         cinder_csi_image: "registry.k8s.io/provider-os/cinder-csi-plugin:v1.35.0",
         kubeadm_sha256: Some("1bbc64a2be5b300880ae9330c6bba592ec2a2b8ecb79c527b0c7cc0f44070e5e"),
@@ -71,6 +76,7 @@ pub const RELEASES: &[MinorRelease] = &[
         etcd_version: "3.6.14",
         etcd_sha256: Some("ffe840ff9295808e88cce2794a18a5ac87f12a5203c8314d0bf6aa119b41bac5"),
         pause_image: "registry.k8s.io/pause:3.10.2",
+        coredns_image: "registry.k8s.io/coredns/coredns:v1.14.2",
         occm_image: "registry.k8s.io/provider-os/openstack-cloud-controller-manager:v1.36.0",
         cinder_csi_image: "registry.k8s.io/provider-os/cinder-csi-plugin:v1.36.0",
         kubeadm_sha256: Some("10d054585907f2c8bb823c84f6a66b3bd2a474c3d795475f04e9a44f78650fe6"),
@@ -85,6 +91,7 @@ pub const RELEASES: &[MinorRelease] = &[
         etcd_version: "3.7.0",
         etcd_sha256: None,
         pause_image: "registry.k8s.io/pause:3.10.2",
+        coredns_image: "registry.k8s.io/coredns/coredns:v1.14.6",
         // cloud-provider-openstack has no v1.37 release; v1.36.0 is its newest (2026-05-13).
         occm_image: "registry.k8s.io/provider-os/openstack-cloud-controller-manager:v1.36.0",
         cinder_csi_image: "registry.k8s.io/provider-os/cinder-csi-plugin:v1.36.0",

@@ -49,6 +49,10 @@ pub enum Command {
         secrets: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
+        /// List every image, download and package the nodes fetch, with versions and
+        /// digests or sha256, instead of the plan: what to put in a mirror.
+        #[arg(long)]
+        artifacts: bool,
     },
     /// Create one machine per node and follow their first boot to the end.
     Up(UpArgs),

@@ -98,7 +98,8 @@ fn run(command: Command) -> commands::Result<ExitStatus> {
             spec,
             secrets,
             output,
-        } => commands::plan(&spec.file, secrets.as_deref(), output),
+            artifacts,
+        } => commands::plan(&spec.file, secrets.as_deref(), output, artifacts),
         Command::Up(args) => match args.provider {
             Provider::Qemu => commands::up_qemu(args),
             Provider::Openstack => commands::up_openstack(args),

@@ -87,6 +87,34 @@ pub fn plan_text(c: &Compiled) -> String {
     s
 }
 
+/// `plan --artifacts --output json`: the list as JSON.
+pub fn artifacts_json(list: &crate::plan::artifacts::ArtifactList) -> String {
+    serde_json::to_string_pretty(list).expect("artifact list serializes")
+}
+
+/// `plan --artifacts`: one line per artifact, by kind, with what checks it and who fetches it.
+pub fn artifacts_text(list: &crate::plan::artifacts::ArtifactList) -> String {
+    let mut s = String::new();
+    for (title, items) in [
+        ("images", &list.images),
+        ("downloads", &list.downloads),
+        ("packages", &list.packages),
+    ] {
+        if items.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "{title}:");
+        for a in items.iter() {
+            let _ = write!(s, "  {}", a.reference);
+            if let Some(sha) = &a.sha256 {
+                let _ = write!(s, "  sha256:{sha}");
+            }
+            let _ = writeln!(s, "  ({})", a.nodes);
+        }
+    }
+    s
+}
+
 /// The cluster-wide decisions, one per line.
 fn plan_header(p: &crate::plan::Plan) -> String {
     let user_data = match p.platform.user_data_format {

@@ -7,6 +7,7 @@
 //! before bundles are built.
 
 mod addresses;
+pub mod artifacts;
 mod egress;
 pub mod facts;
 mod inert;
@@ -108,6 +109,7 @@ pub fn plan(
         occm_image: release.occm_image.into(),
         cinder_csi_image: release.cinder_csi_image.into(),
         pause_image: release.pause_image.into(),
+        coredns_image: release.coredns_image.into(),
         admin_nic: admin_nic(spec, &parsed),
         egress: egress::plan(spec, &parsed),
         deployable: openstack.credential_id.is_some() && openstack.credential_secret.is_some(),

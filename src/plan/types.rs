@@ -196,6 +196,8 @@ pub struct Plan {
     /// kubeadm's pause image for the version, which containerd must use as its sandbox
     /// image (containerd 1.6 defaults to pause 3.6, 1.7 to 3.8).
     pub pause_image: String,
+    /// kubeadm's CoreDNS for the version (installed by the cluster-addons step).
+    pub coredns_image: String,
     pub admin_nic: Option<AdminNicPlan>,
     pub openstack: OpenStackPlan,
     /// Proxy, trusted CAs and registry mirrors (`egress`); empty: direct access.

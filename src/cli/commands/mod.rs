@@ -166,12 +166,25 @@ pub(super) fn print_warnings(compiled: &Compiled) {
     }
 }
 
-pub fn plan(file: &Path, secrets: Option<&Path>, format: OutputFormat) -> Result<ExitStatus> {
+pub fn plan(
+    file: &Path,
+    secrets: Option<&Path>,
+    format: OutputFormat,
+    artifacts: bool,
+) -> Result<ExitStatus> {
     let spec = load_spec_file(file)?;
     let secrets_path = secrets_path_for(file, secrets);
     let mut bundle = load_secrets(&secrets_path)?;
     let compiled = run_compile(&spec, &mut bundle, false)?;
     print_warnings(&compiled);
+    if artifacts {
+        let list = crate::plan::artifacts::list(&compiled.plan);
+        match format {
+            OutputFormat::Json => println!("{}", output::artifacts_json(&list)),
+            OutputFormat::Text => print!("{}", output::artifacts_text(&list)),
+        }
+        return Ok(ExitStatus::Success);
+    }
     match format {
         OutputFormat::Json => println!("{}", output::plan_json(&compiled)),
         OutputFormat::Text => print!("{}", output::plan_text(&compiled)),
