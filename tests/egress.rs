@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use common::egress::{CA_FILE, load, proxied, proxied_text, proxy_ca};
 
 fn file<'a>(c: &'a Compiled, node: usize, path: &str) -> Option<&'a str> {
@@ -218,7 +220,8 @@ fn logging_server(address: &str, port: u16, log: &Path, status: u16) -> String {
         "import http.server\n\
          class H(http.server.BaseHTTPRequestHandler):\n\
          \x20   def handle_one(self):\n\
-         \x20       open({log:?}, 'a').write(self.command + ' ' + self.path + '\\n')\n\
+         \x20       auth = self.headers.get('Authorization')\n\
+         \x20       open({log:?}, 'a').write(self.command + ' ' + self.path + (' auth=' + auth if auth else '') + '\\n')\n\
          \x20       self.send_response({status}); self.send_header('Content-Length', '0'); self.end_headers()\n\
          \x20   do_GET = do_HEAD = do_CONNECT = handle_one\n\
          \x20   def log_message(self, *a): pass\n\
@@ -248,11 +251,7 @@ fn containerd_pulls_through_the_mirrors_and_the_proxy_as_rendered() {
     let ctr = containerd.with_file_name("ctr");
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let c = proxied(
-        "openstack-ha",
-        "http://10.20.0.5:3128",
-        "http://10.20.0.5:5000",
-    );
+    let c = with_login("http://10.20.0.5:3128", "http://10.20.0.5:5000", true);
     let certs = t.join("certs.d");
     for f in c.bundles[3]
         .files
@@ -332,9 +331,22 @@ fn containerd_pulls_through_the_mirrors_and_the_proxy_as_rendered() {
         said.contains("hub=1") && said.contains("k8s=1"),
         "both pulls fail (no registry has the images): {context}"
     );
-    // docker.io: the mirror, asked directly, then Docker Hub through the proxy.
+    // docker.io: the mirror, asked directly and with its login, then Docker Hub through the
+    // proxy (whose CONNECT carries no login).
     assert!(
-        mirror_log.contains("/v2/library/busybox/manifests/1.36?ns=docker.io"),
+        mirror_log.contains(&format!(
+            "/v2/library/busybox/manifests/1.36?ns=docker.io auth=Basic {}",
+            STANDARD.encode("mirror-user:mirror-pass")
+        )),
+        "{context}"
+    );
+    assert!(!proxy_log.contains("auth="), "{context}");
+    // registry.k8s.io's mirror has no login.
+    assert!(
+        mirror_log
+            .lines()
+            .filter(|l| l.contains("ns=registry.k8s.io"))
+            .all(|l| !l.contains("auth=")),
         "{context}"
     );
     assert!(
@@ -484,4 +496,100 @@ fn plan_shows_the_egress() {
             "registry.k8s.io via https://mirror.example/k8s only"
         ]
     );
+}
+
+/// The proxied variant with a login for the docker.io mirror, compiled with the variables set
+/// (`env`) or unset.
+fn with_login(proxy: &str, mirror: &str, env: bool) -> Compiled {
+    let text = edit_text(
+        &proxied_text("openstack-ha", proxy, mirror),
+        &[(
+            &format!("    docker.io:\n      mirror: {mirror}\n"),
+            &format!(
+                "    docker.io:\n      mirror: {mirror}\n      credentials:\n        usernameFrom: MIRROR_USER\n        passwordFrom: MIRROR_PASS\n"
+            ),
+        )],
+    );
+    let files = BTreeMap::from([(CA_FILE, proxy_ca().into_bytes())]);
+    let spec = load(&text, &files).unwrap();
+    let mut bundle = fixture();
+    let clock = fixture_clock(&bundle);
+    let lookup = |k: &str| match k {
+        "MIRROR_USER" if env => Some("mirror-user".to_string()),
+        "MIRROR_PASS" if env => Some("mirror-pass".to_string()),
+        k if k.starts_with("OS_APPLICATION_CREDENTIAL") => Some(format!("test-{k}")),
+        _ => None,
+    };
+    k8sgen::compile::compile(
+        &spec,
+        &mut bundle,
+        &lookup,
+        &clock,
+        &mut k8sgen::pki::SeededEntropy(42),
+        k8sgen::render::Options { gzip: false },
+    )
+    .unwrap()
+}
+
+/// A mirror login is a secret: every node's hosts.toml for that registry holds it, 0600; the
+/// plan names the variables, never the values; a missing variable is a warning and makes the
+/// plan undeployable, and no half login is written.
+#[test]
+fn a_mirror_login_is_a_secret_on_every_node() {
+    let c = with_login("http://proxy.example:3128", "https://mirror.example", true);
+    assert!(c.plan.deployable, "{:?}", c.plan.warnings);
+    let basic = STANDARD.encode("mirror-user:mirror-pass");
+    for b in &c.bundles {
+        let f = b
+            .files
+            .iter()
+            .find(|f| f.path == "/etc/containerd/certs.d/docker.io/hosts.toml")
+            .unwrap();
+        assert!(f.secret && f.mode == 0o600, "{}", b.node);
+        assert!(
+            f.content.ends_with(&format!(
+                "[host.\"https://mirror.example\".header]\n  Authorization = \"Basic {basic}\"\n"
+            )),
+            "{}",
+            f.content
+        );
+        let k8s = b
+            .files
+            .iter()
+            .find(|f| f.path == "/etc/containerd/certs.d/registry.k8s.io/hosts.toml")
+            .unwrap();
+        assert!(!k8s.secret && !k8s.content.contains("Authorization"));
+        assert!(
+            c.plan.secrets_by_role[&b.role]
+                .iter()
+                .any(|s| s.contains("registry mirror logins")),
+            "{}",
+            b.node
+        );
+    }
+    let json = serde_json::to_string(&c.plan).unwrap();
+    assert!(!json.contains(&basic) && !json.contains("mirror-pass"));
+    assert!(json.contains("username from MIRROR_USER, password from MIRROR_PASS"));
+
+    let unset = with_login("http://proxy.example:3128", "https://mirror.example", false);
+    assert!(!unset.plan.deployable);
+    for var in ["MIRROR_USER", "MIRROR_PASS"] {
+        assert_eq!(
+            unset
+                .plan
+                .warnings
+                .iter()
+                .filter(|w| w.contains(&format!("environment variable {var} is not set")))
+                .count(),
+            1,
+            "{:?}",
+            unset.plan.warnings
+        );
+    }
+    let f = unset.bundles[0]
+        .files
+        .iter()
+        .find(|f| f.path == "/etc/containerd/certs.d/docker.io/hosts.toml")
+        .unwrap();
+    assert!(!f.content.contains("Authorization"), "{}", f.content);
 }

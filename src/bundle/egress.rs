@@ -35,11 +35,13 @@ pub(super) fn files(b: &mut Builder, plan: &Plan) {
         );
     }
     for registry in &egress.registries {
-        b.file(
-            &format!("/etc/containerd/certs.d/{}/hosts.toml", registry.name),
-            0o644,
-            hosts_toml(registry),
-        );
+        let path = format!("/etc/containerd/certs.d/{}/hosts.toml", registry.name);
+        if registry.authorization.is_some() {
+            // Holds the mirror's login: 0600, listed in the plan's secrets per role.
+            b.secret_file(&path, hosts_toml(registry));
+        } else {
+            b.file(&path, 0o644, hosts_toml(registry));
+        }
     }
 }
 
@@ -64,22 +66,33 @@ fn containerd_proxy(proxy: &ProxyPlan) -> String {
 /// containerd's registry host configuration (`docs/hosts.md`). The file's `server` is always
 /// tried last, after any `[host]` (`remotes/docker/config/hosts.go` appends it): with
 /// fallback it is the registry itself behind the mirror; without, it is the mirror alone.
+/// A login goes to the mirror alone, as a `header` of its host entry (hosts.md: `header`),
+/// never to the registry behind it.
 fn hosts_toml(registry: &RegistryPlan) -> String {
+    let login = |table: &str| match &registry.authorization {
+        Some(basic) => format!(
+            "\n[{table}]\n  Authorization = \"Basic {}\"\n",
+            basic.expose()
+        ),
+        None => String::new(),
+    };
     if registry.fallback {
         format!(
             "# k8sgen: {name} through its mirror, then from {name} itself\n\
              server = \"{upstream}\"\n\n\
-             [host.\"{mirror}\"]\n  capabilities = [\"pull\", \"resolve\"]\n",
+             [host.\"{mirror}\"]\n  capabilities = [\"pull\", \"resolve\"]\n{login}",
             name = registry.name,
             upstream = registry.upstream,
-            mirror = registry.mirror
+            mirror = registry.mirror,
+            login = login(&format!("host.\"{}\".header", registry.mirror)),
         )
     } else {
         format!(
             "# k8sgen: {name} only through its mirror (fallback: false)\n\
-             server = \"{mirror}\"\ncapabilities = [\"pull\", \"resolve\"]\n",
+             server = \"{mirror}\"\ncapabilities = [\"pull\", \"resolve\"]\n{login}",
             name = registry.name,
-            mirror = registry.mirror
+            mirror = registry.mirror,
+            login = login("header"),
         )
     }
 }

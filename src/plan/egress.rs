@@ -3,10 +3,36 @@
 //! proxy), the CAs to trust, and each mirrored registry's upstream endpoint.
 
 use super::types::{EgressPlan, ProxyPlan, RegistryPlan};
-use crate::spec::{ClusterSpec, Parsed};
+use crate::pki::Secret;
+use crate::spec::{ClusterSpec, Parsed, RegistryCredentials};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
-pub(super) fn plan(spec: &ClusterSpec, parsed: &Parsed) -> EgressPlan {
+/// `egress` for the nodes. Registry credentials are read from the environment now; a missing
+/// variable becomes a warning (and an undeployable plan, like the OpenStack credential).
+pub(super) fn plan(
+    spec: &ClusterSpec,
+    parsed: &Parsed,
+    env: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> EgressPlan {
     let egress = &spec.egress;
+    let mut authorization = |name: &str, cred: &RegistryCredentials| {
+        let mut read = |var: &str| {
+            let value = env(var).filter(|v| !v.is_empty());
+            if value.is_none() {
+                warnings.push(format!(
+                    "environment variable {var} is not set: containerd gets no login for the \
+                     {name} mirror, and `up` will refuse this plan"
+                ));
+            }
+            value
+        };
+        let (user, password) = (read(&cred.username_from), read(&cred.password_from));
+        Some(Secret::new(
+            STANDARD.encode(format!("{}:{}", user?, password?)),
+        ))
+    };
     EgressPlan {
         proxy: egress.proxy.as_ref().map(|p| ProxyPlan {
             http: p.http.clone(),
@@ -23,6 +49,13 @@ pub(super) fn plan(spec: &ClusterSpec, parsed: &Parsed) -> EgressPlan {
                 mirror: r.mirror.trim_end_matches('/').to_string(),
                 upstream: upstream(name),
                 fallback: r.fallback,
+                credentials_from: r.credentials.as_ref().map(|c| {
+                    format!(
+                        "username from {}, password from {}",
+                        c.username_from, c.password_from
+                    )
+                }),
+                authorization: r.credentials.as_ref().and_then(|c| authorization(name, c)),
             })
             .collect(),
     }

@@ -68,6 +68,12 @@ pub fn plan(
     );
     let mut warnings = inert::warnings(spec, os);
     let openstack = openstack(spec, &parsed, env, &mut warnings);
+    let egress = egress::plan(spec, &parsed, env, &mut warnings);
+    let registry_logins_shipped = egress.registries.iter().any(|r| r.authorization.is_some());
+    let registry_logins = egress
+        .registries
+        .iter()
+        .all(|r| r.credentials_from.is_none() || r.authorization.is_some());
     let mut plan = Plan {
         cluster_name: spec.name.clone(),
         kubernetes_version: version,
@@ -111,11 +117,13 @@ pub fn plan(
         pause_image: release.pause_image.into(),
         coredns_image: release.coredns_image.into(),
         admin_nic: admin_nic(spec, &parsed),
-        egress: egress::plan(spec, &parsed),
-        deployable: openstack.credential_id.is_some() && openstack.credential_secret.is_some(),
+        egress,
+        deployable: openstack.credential_id.is_some()
+            && openstack.credential_secret.is_some()
+            && registry_logins,
         openstack,
         stop_after: parsed.stop_after,
-        secrets_by_role: secrets_by_role(),
+        secrets_by_role: secrets_by_role(registry_logins_shipped),
         warnings,
     };
     add_api_server_sans(&mut plan, &parsed);
@@ -334,7 +342,7 @@ fn api_server_sans(
 
 /// The DESIGN's secrets-placement rule, stated once. `bundle::build` follows it and a test
 /// checks the rendered files against it.
-fn secrets_by_role() -> BTreeMap<Role, Vec<&'static str>> {
+fn secrets_by_role(registry_logins: bool) -> BTreeMap<Role, Vec<&'static str>> {
     let master = [
         "cluster CA key (ca.key)",
         "front-proxy CA key",
@@ -347,9 +355,16 @@ fn secrets_by_role() -> BTreeMap<Role, Vec<&'static str>> {
     init.push("bootstrap token");
     // Made into the Secret OCCM and Cinder CSI read; the other masters need no copy.
     init.push("OpenStack application credential (cloud.conf)");
-    BTreeMap::from([
+    let mut by_role = BTreeMap::from([
         (Role::Init, init),
         (Role::ControlPlane, master.to_vec()),
         (Role::Worker, vec!["bootstrap token (no private key)"]),
-    ])
+    ]);
+    if registry_logins {
+        // Every node pulls images, so every node holds the mirrors' logins.
+        for items in by_role.values_mut() {
+            items.push("registry mirror logins (containerd hosts.toml)");
+        }
+    }
+    by_role
 }

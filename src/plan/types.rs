@@ -254,4 +254,11 @@ pub struct RegistryPlan {
     /// The registry's own endpoint, tried after the mirror when `fallback`.
     pub upstream: String,
     pub fallback: bool,
+    /// "username from VAR, password from VAR" when the mirror wants a login.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials_from: Option<String>,
+    /// `Basic` authorization for the mirror (base64 of `user:password`), from the
+    /// environment at plan time; never serialized.
+    #[serde(skip)]
+    pub authorization: Option<Secret>,
 }

@@ -1,7 +1,7 @@
 //! Checks of the spec's `egress` section: the proxy's URLs, the `noProxy` additions and the
 //! registry mirrors. Part of `spec::validate`; what the nodes get is decided in `plan`.
 
-use super::checks::{Collector, is_dns_name};
+use super::checks::{Collector, is_dns_name, is_env_name};
 use super::types::{Egress, Proxy};
 
 /// Every problem in `egress`, pushed to `c`.
@@ -17,6 +17,21 @@ pub(super) fn check(c: &mut Collector, egress: &Egress) {
                 format!("`{name}` is not a registry name"),
                 "use the registry's host as images name it, e.g. docker.io, registry.k8s.io, ghcr.io or registry.example:5000",
             );
+        }
+        if let Some(cred) = &registry.credentials {
+            for (field, var) in [
+                ("usernameFrom", &cred.username_from),
+                ("passwordFrom", &cred.password_from),
+            ] {
+                if !is_env_name(var) {
+                    // Not echoed: a value written here by mistake may be the password.
+                    c.push(
+                        format!("{path}.credentials.{field}"),
+                        "not an environment variable name",
+                        "name the variable that holds it (e.g. MIRROR_USER), not the value: k8sgen reads it at render time",
+                    );
+                }
+            }
         }
         check_url(
             c,

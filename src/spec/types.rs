@@ -83,6 +83,18 @@ pub struct RegistryMirror {
     /// clouds that cannot reach it at all, so a missing image fails fast and names the mirror.
     #[serde(default = "default_true")]
     pub fallback: bool,
+    /// For a mirror that wants a login: the **names** of the environment variables holding
+    /// the user name and password, read at render time like the OpenStack credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<RegistryCredentials>,
+}
+
+/// `egress.registries.<name>.credentials`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RegistryCredentials {
+    pub username_from: String,
+    pub password_from: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -646,9 +646,10 @@ fn check_openstack(c: &mut Collector, os: &OpenStack) {
     let cred = &os.application_credential;
     for (field, value) in [("idFrom", &cred.id_from), ("secretFrom", &cred.secret_from)] {
         if !is_env_name(value) {
+            // Not echoed: a credential pasted here by mistake would be printed.
             c.push(
                 format!("cloud.openstack.applicationCredential.{field}"),
-                format!("`{value}` is not an environment variable name"),
+                "not an environment variable name",
                 "name the variable that holds it (e.g. OS_APPLICATION_CREDENTIAL_ID); never put the credential itself in the spec",
             );
         }
