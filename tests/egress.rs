@@ -98,6 +98,14 @@ fn every_node_gets_the_proxy_the_cas_and_the_mirrors_before_it_downloads() {
             assert!(k8s.contains("server = \"https://mirror.example/k8s\""));
             assert!(!k8s.contains("registry.k8s.io\""), "no fallback: {k8s}");
 
+            // The archives' mirror, for cloud-init's apt module (Ubuntu/Debian only).
+            let text = String::from_utf8(c.user_data[i].bytes.clone()).unwrap();
+            assert_eq!(
+                text.contains("\napt:\n  primary:\n  - arches:\n    - default\n    uri: https://mirror.example/ubuntu\n"),
+                !flatcar,
+                "{what}: {}",
+                &text[..400.min(text.len())]
+            );
             let s = script(&c, i);
             assert!(s.contains("export https_proxy='http://proxy.example:3128'"));
             assert!(s.contains("export no_proxy='localhost,127.0.0.1,"));
@@ -490,6 +498,10 @@ fn plan_shows_the_egress() {
     );
     assert_eq!(row("trusted CAs"), ["certs/proxy-ca.pem"]);
     assert_eq!(
+        row("apt archives"),
+        ["https://mirror.example/ubuntu (security: https://mirror.example/security)"]
+    );
+    assert_eq!(
         row("registry"),
         [
             "docker.io via https://mirror.example, then https://registry-1.docker.io",
@@ -592,4 +604,74 @@ fn a_mirror_login_is_a_secret_on_every_node() {
         .find(|f| f.path == "/etc/containerd/certs.d/docker.io/hosts.toml")
         .unwrap();
     assert!(!f.content.contains("Authorization"), "{}", f.content);
+}
+
+/// cloud-init's own apt module code (Debian's cloud-init 22.4, its mirror resolution and its
+/// sources templates for Ubuntu and Debian) turns the rendered `apt:` section into sources
+/// whose every archive line is on the mirror: primary for the release and its updates,
+/// security for the security suite. (Ubuntu 24.04's cloud-init writes the same mirrors in
+/// deb822 form from the same resolution.)
+#[test]
+fn cloud_inits_apt_module_points_every_archive_at_the_mirror() {
+    let python = "/usr/bin/python3";
+    assert!(
+        Path::new(python).exists(),
+        "{python}: Debian's python3, with cloud-init"
+    );
+    let c = proxied(
+        "openstack-ha",
+        "http://proxy.example:3128",
+        "https://mirror.example",
+    );
+    let user_data = String::from_utf8(c.user_data[3].bytes.clone()).unwrap();
+    let program = r#"
+import sys, yaml
+from cloudinit import templater
+from cloudinit.config import cc_apt_configure as apt
+cfg = yaml.safe_load(sys.stdin.read())['apt']
+mirrors = apt.find_apt_mirror_info(cfg, None, arch='amd64')
+for distro, codename in (('ubuntu', 'noble'), ('debian', 'bookworm')):
+    params = {'RELEASE': codename, 'codename': codename}
+    for k, v in mirrors.items():
+        params[k] = v
+        params[k.lower()] = v
+    text = templater.render_string(open('/etc/cloud/templates/sources.list.%s.tmpl' % distro).read(), params)
+    for line in text.splitlines():
+        if line.startswith('deb '):
+            print(distro, line)
+"#;
+    let out = Command::new(python)
+        .args(["-c", program])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(user_data.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(out.status.success(), "{}", output_text(&out));
+    let lines = String::from_utf8(out.stdout).unwrap();
+    for distro in ["ubuntu", "debian"] {
+        let debs: Vec<&str> = lines.lines().filter(|l| l.starts_with(distro)).collect();
+        assert!(debs.len() >= 3, "{distro}: {lines}");
+        for l in &debs {
+            let archive = if l.contains("-security") {
+                " deb https://mirror.example/security "
+            } else {
+                " deb https://mirror.example/ubuntu "
+            };
+            assert!(l.contains(archive), "{distro}: {l}");
+        }
+        assert!(
+            debs.iter().any(|l| l.contains("-security")),
+            "{distro}: {lines}"
+        );
+    }
 }

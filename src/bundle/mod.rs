@@ -70,6 +70,9 @@ pub struct NodeBundle {
     pub steps: Vec<StepInfo>,
     /// The unit to start once files are in place (the boot script's oneshot unit).
     pub start_unit: String,
+    /// Ubuntu/Debian: the distribution's archives from a mirror, set up by the provisioning
+    /// agent (cloud-init's `apt` module) before the boot unit starts.
+    pub apt_mirror: Option<crate::spec::DistributionMirror>,
 }
 
 pub const BOOTSTRAP_UNIT: &str = "k8sgen-bootstrap.service";
@@ -174,5 +177,6 @@ pub fn build(plan: &Plan, node: &NodePlan, secrets: &Secrets) -> Result<NodeBund
             })
             .collect(),
         start_unit: BOOTSTRAP_UNIT.into(),
+        apt_mirror: plan.egress.distribution_mirror.clone(),
     })
 }

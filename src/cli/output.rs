@@ -205,6 +205,12 @@ fn egress_rows(e: &crate::plan::EgressPlan) -> Vec<(&'static str, String)> {
     if !e.trusted_ca_files.is_empty() {
         rows.push(("trusted CAs", e.trusted_ca_files.join(", ")));
     }
+    if let Some(m) = &e.distribution_mirror {
+        rows.push((
+            "apt archives",
+            format!("{} (security: {})", m.primary, m.security),
+        ));
+    }
     for r in &e.registries {
         let then = if r.fallback {
             format!(", then {}", r.upstream)

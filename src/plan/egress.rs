@@ -41,6 +41,11 @@ pub(super) fn plan(
         }),
         trusted_cas: egress.trusted_cas.iter().map(|b| b.pem.clone()).collect(),
         trusted_ca_files: egress.trusted_ca_files.clone(),
+        // Flatcar has no package manager: `inert` warns about the field there.
+        distribution_mirror: egress
+            .distribution_mirror
+            .clone()
+            .filter(|_| parsed.os != crate::catalog::Os::Flatcar),
         registries: egress
             .registries
             .iter()

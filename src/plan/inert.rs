@@ -36,6 +36,12 @@ pub(super) fn warnings(spec: &ClusterSpec, os: Os) -> Vec<String> {
             }
         }
     }
+    if os == Os::Flatcar && spec.egress.distribution_mirror.is_some() {
+        said.push(
+            "egress.distributionMirror does nothing on Flatcar, which installs no packages: remove it"
+                .to_string(),
+        );
+    }
     for artifact in Artifact::ALL {
         if spec.kubernetes.checksums.get(artifact).is_some()
             && !Artifact::needed_on(os).contains(&artifact)

@@ -225,6 +225,9 @@ pub struct EgressPlan {
     pub trusted_ca_files: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub registries: Vec<RegistryPlan>,
+    /// Ubuntu/Debian's archives from a mirror (cloud-init's `apt` module).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distribution_mirror: Option<crate::spec::DistributionMirror>,
 }
 
 impl EgressPlan {

@@ -9,8 +9,24 @@ use serde::Serialize;
 
 #[derive(Serialize)]
 struct CloudConfig {
+    /// cloud-init's `apt` module (config stage, before `runcmd`): the archives' mirror. It
+    /// writes the sources in the image's own layout (deb822 on Ubuntu 24.04).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    apt: Option<Apt>,
     write_files: Vec<WriteFile>,
     runcmd: Vec<Vec<String>>,
+}
+
+#[derive(Serialize)]
+struct Apt {
+    primary: Vec<AptMirror>,
+    security: Vec<AptMirror>,
+}
+
+#[derive(Serialize)]
+struct AptMirror {
+    arches: Vec<&'static str>,
+    uri: String,
 }
 
 #[derive(Serialize)]
@@ -70,7 +86,17 @@ pub(super) fn encode(bundle: &NodeBundle, pack_files: bool) -> String {
         enable,
         argv(&["systemctl", "start", "--no-block", &bundle.start_unit]),
     ];
+    let mirror = |uri: &str| {
+        vec![AptMirror {
+            arches: vec!["default"],
+            uri: uri.to_string(),
+        }]
+    };
     let doc = CloudConfig {
+        apt: bundle.apt_mirror.as_ref().map(|m| Apt {
+            primary: mirror(&m.primary),
+            security: mirror(&m.security),
+        }),
         write_files,
         runcmd,
     };

@@ -9,6 +9,16 @@ pub(super) fn check(c: &mut Collector, egress: &Egress) {
     if let Some(proxy) = &egress.proxy {
         check_proxy(c, proxy);
     }
+    if let Some(mirror) = &egress.distribution_mirror {
+        for (field, url) in [("primary", &mirror.primary), ("security", &mirror.security)] {
+            check_url(
+                c,
+                &format!("egress.distributionMirror.{field}"),
+                url,
+                "give the archive's URL as apt takes it, e.g. http://mirror.example/ubuntu (security: the same on Ubuntu; http://mirror.example/debian-security on Debian)",
+            );
+        }
+    }
     for (name, registry) in &egress.registries {
         let path = format!("egress.registries.{name}");
         if !is_registry_name(name) {

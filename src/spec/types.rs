@@ -52,6 +52,19 @@ pub struct Egress {
     /// `ghcr.io`, `quay.io`, ...), each pulled through a mirror.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub registries: std::collections::BTreeMap<String, RegistryMirror>,
+    /// Ubuntu/Debian: the distribution's own archive (haproxy, curl, iptables, their
+    /// dependencies) from a mirror; cloud-init's `apt` module writes the sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distribution_mirror: Option<DistributionMirror>,
+}
+
+/// `egress.distributionMirror`: both archives, as their URLs differ on Debian
+/// (`deb.debian.org/debian`, `security.debian.org/debian-security`) and may on Ubuntu.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DistributionMirror {
+    pub primary: String,
+    pub security: String,
 }
 
 impl Egress {

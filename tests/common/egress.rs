@@ -21,7 +21,7 @@ pub fn proxied_text(profile: &str, proxy: &str, mirror: &str) -> String {
         &[(
             "\nbootstrap:\n",
             &format!(
-                "\negress:\n  proxy:\n    http: {proxy}\n    https: {proxy}\n    noProxy: [.corp.example, 10.20.0.0/16]\n  trustedCAFiles: [certs/proxy-ca.pem]\n  registries:\n    docker.io:\n      mirror: {mirror}\n    registry.k8s.io:\n      mirror: {mirror}/k8s\n      fallback: false\n\nbootstrap:\n"
+                "\negress:\n  proxy:\n    http: {proxy}\n    https: {proxy}\n    noProxy: [.corp.example, 10.20.0.0/16]\n  trustedCAFiles: [certs/proxy-ca.pem]\n  registries:\n    docker.io:\n      mirror: {mirror}\n    registry.k8s.io:\n      mirror: {mirror}/k8s\n      fallback: false\n  distributionMirror:\n    primary: {mirror}/ubuntu\n    security: {mirror}/security\n\nbootstrap:\n"
             ),
         )],
     )
