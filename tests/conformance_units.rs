@@ -89,14 +89,19 @@ fn verify(files: &[(String, String)]) -> Vec<String> {
         }
         let theirs = Path::new(SYSTEM_UNITS).join(name);
         if !theirs.exists() {
-            // kubelet's unit comes with the Kubernetes packages on Ubuntu and Debian, which
-            // this machine does not have: its drop-in is written as a unit of its own.
+            // kubelet's unit comes with the Kubernetes packages on Ubuntu and Debian, and
+            // update-engine's with Flatcar, neither of which this machine has: the drop-in is
+            // written as a unit of its own (with a stand-in ExecStart= where it has none).
             let unit_path = format!("/etc/systemd/system/{name}");
             let content = files.iter().find(|(p, _)| p == path).unwrap().1.clone();
-            let stand_alone = format!(
-                "{}\n[Service]\nType=simple\n",
-                content.replace("[Service]\nExecStart=\n", "[Service]\n")
-            );
+            let content = content.replace("[Service]\nExecStart=\n", "[Service]\n");
+            let exec = if content.contains("\nExecStart=") {
+                ""
+            } else {
+                stand_in(r, "/bin/true");
+                "ExecStart=/bin/true\n"
+            };
+            let stand_alone = format!("{content}\n[Service]\nType=simple\n{exec}");
             std::fs::write(r.join(unit_path.trim_start_matches('/')), stand_alone).unwrap();
             units.push(unit_path);
             continue;

@@ -374,7 +374,8 @@ fn containerd_pulls_through_the_mirrors_and_the_proxy_as_rendered() {
 /// host-prep's trusted-CA part, from rendered user-data, against Debian's own
 /// `update-ca-certificates` pointed at a private root: the CA file is where and how that tool
 /// takes it (a `*.crt` under /usr/local/share/ca-certificates), and the step's check finds it
-/// in the bundle every tool reads. Under another name the tool skips it and the step fails.
+/// in the bundle every tool reads. Named `*.pem` (Flatcar's way) Debian's tool skips it, and
+/// the step fails saying so.
 #[test]
 fn the_trusted_ca_reaches_debians_bundle() {
     require("update-ca-certificates");
@@ -422,8 +423,11 @@ fn the_trusted_ca_reaches_debians_bundle() {
             std::fs::Permissions::from_mode(0o755),
         )
         .unwrap();
+        // The negative case is the step as it would be had k8sgen named the file `.pem` on
+        // Debian (Flatcar's convention): Debian's tool skips it.
+        let step = part.replace("k8sgen-egress-0.crt", name);
         let out = Command::new("bash")
-            .args(["-euo", "pipefail", "-c", &part])
+            .args(["-euo", "pipefail", "-c", &step])
             .env("ROOT", r)
             .env(
                 "PATH",
@@ -674,4 +678,79 @@ for distro, codename in (('ubuntu', 'noble'), ('debian', 'bookworm')):
             "{distro}: {lines}"
         );
     }
+}
+
+/// apt's own proxy settings (for unattended-upgrades too, which never sees the boot script's
+/// environment), read back by the real `apt-config`: both schemes through the proxy, every
+/// mirror host and exact no_proxy host directly. Flatcar's update-engine gets the proxy too.
+#[test]
+fn os_updates_go_through_the_proxy_and_mirrors_do_not() {
+    require("apt-config");
+    let c = proxied(
+        "openstack-ha",
+        "http://proxy.example:3128",
+        "https://mirror.example",
+    );
+    let conf = file(&c, 3, "/etc/apt/apt.conf.d/90k8sgen-proxy").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("90k8sgen-proxy");
+    std::fs::write(&path, conf).unwrap();
+    let out = Command::new("apt-config")
+        .arg("-c")
+        .arg(&path)
+        .args(["dump", "Acquire"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", output_text(&out));
+    let dump = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "Acquire::http::Proxy \"http://proxy.example:3128\";",
+        "Acquire::https::Proxy \"http://proxy.example:3128\";",
+        "Acquire::https::Proxy::mirror.example \"DIRECT\";",
+        "Acquire::http::Proxy::169.254.169.254 \"DIRECT\";",
+    ] {
+        assert!(dump.contains(want), "{want}:\n{dump}");
+    }
+    assert!(
+        !dump.contains("::.svc"),
+        "suffixes cannot be said to apt: {dump}"
+    );
+
+    // The mirror host is in no_proxy for every tool, from the spec's mirror URL alone.
+    let proxy = c.plan.egress.proxy.as_ref().unwrap();
+    assert!(proxy.no_proxy.iter().any(|e| e == "mirror.example"));
+
+    let flatcar = proxied(
+        "openstack-ha-flatcar",
+        "http://proxy.example:3128",
+        "https://mirror.example",
+    );
+    let dropin = file(
+        &flatcar,
+        0,
+        "/etc/systemd/system/update-engine.service.d/20-k8sgen-proxy.conf",
+    )
+    .unwrap();
+    assert!(
+        dropin.ends_with("[Service]\nEnvironment=\"ALL_PROXY=http://proxy.example:3128\"\n"),
+        "{dropin}"
+    );
+    assert!(file(&flatcar, 0, "/etc/apt/apt.conf.d/90k8sgen-proxy").is_none());
+}
+
+/// A proxy given for one scheme serves both: Go and curl never take `http_proxy` for an https
+/// URL, and every registry and release download is https.
+#[test]
+fn one_proxy_url_serves_both_schemes() {
+    let text = proxied_text(
+        "openstack-ha",
+        "http://proxy.example:3128",
+        "https://m.example",
+    )
+    .replace("    https: http://proxy.example:3128\n", "");
+    let files = BTreeMap::from([(CA_FILE, proxy_ca().into_bytes())]);
+    let c = compile_spec("openstack-ha", &load(&text, &files).unwrap(), false).0;
+    let proxy = c.plan.egress.proxy.as_ref().unwrap();
+    assert_eq!(proxy.https.as_deref(), Some("http://proxy.example:3128"));
+    assert!(script(&c, 0).contains("export https_proxy='http://proxy.example:3128'"));
 }

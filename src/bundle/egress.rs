@@ -33,6 +33,25 @@ pub(super) fn files(b: &mut Builder, plan: &Plan) {
             0o644,
             containerd_proxy(proxy),
         );
+        // OS updates behind the proxy too, not only the boot script's downloads.
+        if plan.platform.flatcar {
+            if let Some(https) = &proxy.https {
+                b.file(
+                    "/etc/systemd/system/update-engine.service.d/20-k8sgen-proxy.conf",
+                    0o644,
+                    format!(
+                        "# k8sgen: Flatcar updates through egress.proxy (Flatcar docs, \"Updating behind a proxy\")\n\
+                         [Service]\nEnvironment=\"ALL_PROXY={https}\"\n"
+                    ),
+                );
+            }
+        } else {
+            b.file(
+                "/etc/apt/apt.conf.d/90k8sgen-proxy",
+                0o644,
+                apt_proxy(proxy),
+            );
+        }
     }
     for registry in &egress.registries {
         let path = format!("/etc/containerd/certs.d/{}/hosts.toml", registry.name);
@@ -43,6 +62,32 @@ pub(super) fn files(b: &mut Builder, plan: &Plan) {
             b.file(&path, 0o644, hosts_toml(registry));
         }
     }
+}
+
+/// apt's own proxy settings, for every apt run (unattended-upgrades included, which never
+/// sees the boot script's environment). apt takes no `no_proxy` list once a proxy is
+/// configured: each exact host or address of `no_proxy` becomes a `DIRECT` entry; suffixes
+/// and CIDRs cannot be said to apt (`methods/http.cc`), so in-cloud hosts apt must reach
+/// directly are named (every mirror host is, by the plan).
+fn apt_proxy(proxy: &ProxyPlan) -> String {
+    let mut conf = String::from(
+        "// k8sgen: apt through egress.proxy (unattended-upgrades included); listed hosts directly\n",
+    );
+    for (scheme, url) in [("http", &proxy.http), ("https", &proxy.https)] {
+        if let Some(url) = url {
+            conf.push_str(&format!("Acquire::{scheme}::Proxy \"{url}\";\n"));
+        }
+    }
+    for host in proxy
+        .no_proxy
+        .iter()
+        .filter(|h| !h.starts_with('.') && !h.contains('/'))
+    {
+        for scheme in ["http", "https"] {
+            conf.push_str(&format!("Acquire::{scheme}::Proxy::{host} \"DIRECT\";\n"));
+        }
+    }
+    conf
 }
 
 /// containerd pulls images itself, so it needs the proxy in its own environment (Go's

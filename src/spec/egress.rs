@@ -71,7 +71,10 @@ fn check_proxy(c: &mut Collector, proxy: &Proxy) {
         }
     }
     for (i, entry) in proxy.no_proxy.iter().enumerate() {
-        if entry.is_empty() || entry.contains([',', ' ', '\t', '\n', '"', '\'']) {
+        // Written into shell, apt and systemd lines: no quoting, `%` or `\` either.
+        if entry.is_empty()
+            || entry.contains([',', ' ', '\t', '\n', '"', '\'', '`', '$', '%', '\\'])
+        {
             c.push(
                 format!("egress.proxy.noProxy[{i}]"),
                 format!("`{entry}` is not a host name, domain suffix, address or CIDR"),
@@ -84,11 +87,12 @@ fn check_proxy(c: &mut Collector, proxy: &Proxy) {
 /// An `http://` or `https://` URL with a host and no credentials (they would be printed by
 /// `plan` and readable in the user-data), query or fragment.
 fn check_url(c: &mut Collector, path: &str, text: &str, hint: &str) {
-    // Written into shell, TOML and systemd lines on the nodes: no quoting characters.
-    if text.contains(|ch: char| ch.is_whitespace() || "'\"`$\\".contains(ch)) {
+    // Written into shell, TOML and systemd lines on the nodes: no quoting characters, and no
+    // `%`, which systemd expands in Environment= (containerd's proxy drop-in).
+    if text.contains(|ch: char| ch.is_whitespace() || "'\"`$\\%".contains(ch)) {
         c.push(
             path,
-            "the URL holds whitespace or a quoting character",
+            "the URL holds whitespace, `%` or a quoting character",
             hint,
         );
         return;

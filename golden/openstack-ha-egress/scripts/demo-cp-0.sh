@@ -20,7 +20,7 @@ export DEBIAN_FRONTEND=noninteractive
 # the cluster or the cloud does not go through it.
 export http_proxy='http://proxy.example:3128' HTTP_PROXY='http://proxy.example:3128'
 export https_proxy='http://proxy.example:3128' HTTPS_PROXY='http://proxy.example:3128'
-export no_proxy='localhost,127.0.0.1,10.0.0.0/24,10.244.0.0/16,10.96.0.0/12,.svc,.cluster.local,169.254.169.254,192.168.50.0/24,.corp.example,10.20.0.0/16' NO_PROXY='localhost,127.0.0.1,10.0.0.0/24,10.244.0.0/16,10.96.0.0/12,.svc,.cluster.local,169.254.169.254,192.168.50.0/24,.corp.example,10.20.0.0/16'
+export no_proxy='localhost,127.0.0.1,10.0.0.0/24,10.244.0.0/16,10.96.0.0/12,.svc,.cluster.local,169.254.169.254,mirror.example,192.168.50.0/24,.corp.example,10.20.0.0/16' NO_PROXY='localhost,127.0.0.1,10.0.0.0/24,10.244.0.0/16,10.96.0.0/12,.svc,.cluster.local,169.254.169.254,mirror.example,192.168.50.0/24,.corp.example,10.20.0.0/16'
 export KUBECONFIG=/etc/kubernetes/admin.conf
 export STATE=/var/lib/k8sgen
 export LOG=/var/log/k8sgen/bootstrap.log
@@ -150,11 +150,15 @@ step_host_prep() {
   # egress.trustedCAFiles into the system store first: everything after this downloads through
   # a proxy or from a mirror that may present a certificate of those CAs.
   update-ca-certificates >/dev/null
-  # The bundle every tool reads (curl, apt, Go) must now hold each certificate.
-  if ! grep -qF -- "$(sed -n 2p /usr/local/share/ca-certificates/k8sgen-egress-0.crt)" /etc/ssl/certs/ca-certificates.crt; then
-    echo "/usr/local/share/ca-certificates/k8sgen-egress-0.crt is not in /etc/ssl/certs/ca-certificates.crt after update-ca-certificates"
-    exit 1
-  fi
+  # The bundle every tool reads (curl, apt, Go) must now hold every certificate of each file
+  # (each one's first line of base64 stands for it).
+  firsts=$(grep -A1 -- '-----BEGIN CERTIFICATE-----' /usr/local/share/ca-certificates/k8sgen-egress-0.crt | grep -v -- '^-')
+  while read -r line; do
+    if ! grep -qF -- "$line" /etc/ssl/certs/ca-certificates.crt; then
+      echo "a certificate of /usr/local/share/ca-certificates/k8sgen-egress-0.crt is not in /etc/ssl/certs/ca-certificates.crt after update-ca-certificates"
+      exit 1
+    fi
+  done <<<"$firsts"
   # Modules, sysctls, swap off.
   while read -r module; do
     case "$module" in ''|'#'*) continue ;; esac
