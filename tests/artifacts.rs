@@ -78,6 +78,23 @@ fn the_artifact_list_holds_everything_the_nodes_fetch() {
                 profile.name
             );
         }
+        // What each node pre-pulls is listed too.
+        for b in &c.bundles {
+            let prepull = &b
+                .files
+                .iter()
+                .find(|f| f.path == "/etc/k8sgen/prepull.list")
+                .unwrap()
+                .content;
+            for image in prepull.lines() {
+                assert!(
+                    listed.contains(image),
+                    "{} {}: {image}",
+                    profile.name,
+                    b.node
+                );
+            }
+        }
         let v = c.plan.kubernetes_version;
         for component in [
             "kube-apiserver",

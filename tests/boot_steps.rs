@@ -1096,3 +1096,99 @@ fn flatcar_haproxy_fits_ctrs_open_file_limit() {
         );
     }
 }
+
+/// The background pre-pull (`k8sgen-prepull.service`, started by the runtime step): each image
+/// of the node's list that containerd lacks is pulled into the kubelet's namespace through the
+/// registry hosts, one already there is not pulled again, a failed pull is counted and named,
+/// and the result is what the control-plane step's console line says (`prepull_report`).
+/// `ctr` is a stand-in that behaves as containerd's does (`image ls -q` exits 0 with or
+/// without a match).
+#[test]
+fn images_are_pulled_in_the_background_once_and_reported() {
+    let (compiled, _) = common::compile_profile("openstack-ha", false);
+    let master = &compiled.bundles[1];
+    let find = |path: &str| {
+        master
+            .files
+            .iter()
+            .find(|f| f.path == path)
+            .unwrap()
+            .content
+            .clone()
+    };
+    let list = find("/etc/k8sgen/prepull.list");
+    let images: Vec<&str> = list.lines().collect();
+    let v = compiled.plan.kubernetes_version;
+    assert!(images.contains(&format!("registry.k8s.io/kube-apiserver:v{v}").as_str()));
+    assert!(images.contains(&compiled.plan.pause_image.as_str()));
+    let worker_list = compiled.bundles[3]
+        .files
+        .iter()
+        .find(|f| f.path == "/etc/k8sgen/prepull.list")
+        .unwrap()
+        .content
+        .clone();
+    assert!(!worker_list.contains("kube-apiserver"), "{worker_list}");
+    assert!(worker_list.contains("kube-router"), "{worker_list}");
+
+    let script = find("/usr/local/lib/k8sgen/prepull.sh")
+        .replace("/var/lib/k8sgen", "$ROOT/var/lib/k8sgen")
+        .replace("/etc/k8sgen", "$ROOT/etc/k8sgen");
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    std::fs::create_dir_all(r.join("bin")).unwrap();
+    write(r, "/etc/k8sgen/prepull.list", &list);
+    // containerd has the pause image already; the OCCM pull fails.
+    write(r, "have", &format!("{}\n", compiled.plan.pause_image));
+    stub(
+        &r.join("bin"),
+        "ctr",
+        &format!(
+            "echo \"$*\" >>\"$ROOT/ctr.log\"\n\
+             case \"$3 $4\" in\n\
+               'image ls') grep -qxF \"${{6#name==}}\" \"$ROOT/have\" && echo \"${{6#name==}}\"; exit 0 ;;\n\
+               'image pull') [ \"$7\" = {occm} ] && {{ echo 'failed to resolve' >&2; exit 1; }}; echo \"$7\" >>\"$ROOT/have\" ;;\n\
+             esac",
+            occm = compiled.plan.occm_image
+        ),
+    );
+    let out = run(r, &[], &script);
+    assert!(out.status.success(), "{}", output_text(&out));
+    let total = images.len();
+    let done = std::fs::read_to_string(r.join("var/lib/k8sgen/prepull/done")).unwrap();
+    assert_eq!(
+        done,
+        format!(
+            "images={}/{total} failed=1 (see $ROOT/var/lib/k8sgen/prepull/failed)\n",
+            total - 1
+        )
+        .replace("$ROOT", r.to_str().unwrap())
+    );
+    let log = std::fs::read_to_string(r.join("ctr.log")).unwrap();
+    assert_eq!(log.matches(" image pull ").count(), total - 1, "{log}");
+    assert!(log.contains("--namespace k8s.io image pull --hosts-dir /etc/containerd/certs.d "));
+    assert!(!log.contains(&format!(
+        "image pull --hosts-dir /etc/containerd/certs.d {}",
+        compiled.plan.pause_image
+    )));
+
+    // A second run pulls only what failed.
+    std::fs::remove_file(r.join("ctr.log")).unwrap();
+    let out = run(r, &[], &script);
+    assert!(out.status.success(), "{}", output_text(&out));
+    let log = std::fs::read_to_string(r.join("ctr.log")).unwrap();
+    assert_eq!(log.matches(" image pull ").count(), 1, "{log}");
+
+    // What the control-plane step reports.
+    let (_, boot) = boot_script("openstack-ha", "demo-cp-1");
+    let report =
+        shell_function(&boot, "prepull_report").replace("/var/lib/k8sgen", "$ROOT/var/lib/k8sgen");
+    let retry = shell_function(&boot, "retry_until");
+    let out = run(r, &[], &format!("{retry}\n{report}\nprepull_report 0"));
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .starts_with(&format!("images={}/{total} failed=1", total - 1))
+    );
+    assert!(shell_function(&boot, "step_control_plane").contains("pulls=$(prepull_report 900)"));
+}

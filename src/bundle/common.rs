@@ -271,6 +271,7 @@ pub(super) fn packages_and_runtime(
         );
     }
     api_load_balancer(b, plan)?;
+    prepull(b, plan, node);
     b.step(Step::new(
         BootStep::Runtime,
         300,
@@ -279,6 +280,59 @@ pub(super) fn packages_and_runtime(
     )?);
     Ok(())
 }
+
+/// The images this node's role needs, pulled in the background once containerd runs (the
+/// runtime step starts `k8sgen-prepull.service`), through the registry mirrors and
+/// containerd's proxy, so that later steps do not wait on them; the step that needs them
+/// reports the count on its console line.
+fn prepull(b: &mut Builder, plan: &Plan, node: &NodePlan) {
+    let images = crate::plan::artifacts::images_for(plan, node.role.is_master());
+    b.file(PREPULL_LIST, 0o644, images.join("\n") + "\n");
+    let script = std::path::Path::new(&plan.platform.script_path)
+        .with_file_name("prepull.sh")
+        .to_string_lossy()
+        .into_owned();
+    b.file(&script, 0o700, PREPULL_SCRIPT);
+    b.unit(
+        "k8sgen-prepull.service",
+        format!(
+            "[Unit]\nDescription=k8sgen: pull this node's images in the background (/etc/k8sgen/prepull.list)\n\
+             After=containerd.service\nWants=containerd.service\n\n\
+             [Service]\nType=oneshot\nExecStart={script}\n"
+        ),
+        false,
+    );
+}
+
+const PREPULL_LIST: &str = "/etc/k8sgen/prepull.list";
+/// Pulls into containerd's `k8s.io` namespace, where the kubelet's CRI finds them; an image
+/// already there is not pulled again. Progress and the result go to /var/lib/k8sgen/prepull.
+const PREPULL_SCRIPT: &str = r#"#!/bin/bash
+# k8sgen: pull the images of /etc/k8sgen/prepull.list into containerd (namespace k8s.io)
+# through the registry hosts in /etc/containerd/certs.d; progress in /var/lib/k8sgen/prepull.
+set -uo pipefail
+dir=/var/lib/k8sgen/prepull
+mkdir -p "$dir"
+rm -f "$dir/done" "$dir/failed"
+total=$(grep -c . /etc/k8sgen/prepull.list)
+pulled=0 failed=0
+while read -r image; do
+  [ -n "$image" ] || continue
+  if ctr --namespace k8s.io image ls -q "name==$image" | grep -q . ||
+    timeout 900 ctr --namespace k8s.io image pull --hosts-dir /etc/containerd/certs.d "$image" >/dev/null 2>>"$dir/log"; then
+    pulled=$((pulled + 1))
+  else
+    failed=$((failed + 1))
+    echo "$image" >>"$dir/failed"
+  fi
+  echo "$pulled/$total" >"$dir/progress"
+done </etc/k8sgen/prepull.list
+if [ "$failed" -gt 0 ]; then
+  echo "images=$pulled/$total failed=$failed (see $dir/failed)" >"$dir/done"
+else
+  echo "images=$pulled/$total" >"$dir/done"
+fi
+"#;
 
 /// Flatcar has no kubelet package: k8sgen adds kubelet's units. Flatcar's containerd keeps its
 /// own configuration (`/usr/share/containerd/config.toml`, version 2, systemd cgroups, updated

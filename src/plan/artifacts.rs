@@ -122,3 +122,16 @@ pub fn list(plan: &Plan) -> ArtifactList {
         packages,
     }
 }
+
+/// The images a node of this kind runs or may run, for its background pre-pull: every
+/// image listed for every node, for any node, and on masters the masters' own. Flatcar's
+/// load balancer image is left out: its unit pulls it into a namespace of its own.
+pub fn images_for(plan: &Plan, master: bool) -> Vec<String> {
+    list(plan)
+        .images
+        .into_iter()
+        .filter(|a| a.nodes != MASTERS || master)
+        .map(|a| a.reference)
+        .filter(|r| *r != plan.haproxy_image)
+        .collect()
+}

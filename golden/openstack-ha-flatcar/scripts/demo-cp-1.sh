@@ -87,6 +87,17 @@ retry_until() { # seconds command... : poll every 5 s until the command succeeds
     sleep 5
   done
 }
+# The background pulls the runtime step started: waits up to $1 seconds for them and prints
+# their result ("images=PULLED/TOTAL", with failures), or how far they are.
+prepull_report() { # seconds
+  local dir=/var/lib/k8sgen/prepull
+  retry_until "$1" test -e "$dir/done" || true
+  if [ -e "$dir/done" ]; then
+    cat "$dir/done"
+  else
+    echo "images=$(cat "$dir/progress" 2>/dev/null || echo "0/$(grep -c . /etc/k8sgen/prepull.list)") pulling"
+  fi
+}
 # containerd's sandbox image, in either config layout: `sandbox_image` in the CRI table
 # (config version 2, containerd 1.x; 2.x migrates it) or `sandbox` under the images plugin's
 # pinned_images (version 3 and later, 2.x). A file without the key gets it in its layout's
@@ -202,6 +213,9 @@ step_runtime() {
   systemctl enable containerd.service
   systemctl restart containerd.service
   retry_until 60 test -S /run/containerd/containerd.sock
+  # This node's images, in the background, while the next steps run (k8sgen-prepull.service).
+  systemctl daemon-reload
+  systemctl start --no-block k8sgen-prepull.service
   systemctl daemon-reload
   systemctl enable k8sgen-apiserver-lb.service
   systemctl restart k8sgen-apiserver-lb.service
@@ -263,6 +277,9 @@ step_control_plane() {
   # The control-plane phases, run locally with the shipped CAs; kubeadm mints the API server,
   # front-proxy and kubeconfig certificates itself. No phase here needs another master's data.
   config=/etc/kubernetes/k8sgen/kubeadm.yaml
+  # kubeadm's preflight would pull the control plane's images itself: let the background pulls
+  # finish first (up to 15 minutes), and say how they went on this step's console line.
+  pulls=$(prepull_report 900)
   if [ ! -e /etc/kubernetes/manifests/kube-apiserver.yaml ]; then
     kubeadm init phase preflight --config "$config"
   fi
@@ -278,6 +295,7 @@ step_control_plane() {
   grep -q 'client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem' /etc/kubernetes/kubelet.conf
   retry_until 600 kubectl get --raw /readyz
   retry_until 300 kubeadm init phase mark-control-plane --config "$config"
+  echo "$pulls" >"$STATE/steps/control-plane.detail"
 }
 
 run_step 1 host-prep 2400 3 step_host_prep

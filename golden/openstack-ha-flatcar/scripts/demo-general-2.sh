@@ -84,6 +84,17 @@ retry_until() { # seconds command... : poll every 5 s until the command succeeds
     sleep 5
   done
 }
+# The background pulls the runtime step started: waits up to $1 seconds for them and prints
+# their result ("images=PULLED/TOTAL", with failures), or how far they are.
+prepull_report() { # seconds
+  local dir=/var/lib/k8sgen/prepull
+  retry_until "$1" test -e "$dir/done" || true
+  if [ -e "$dir/done" ]; then
+    cat "$dir/done"
+  else
+    echo "images=$(cat "$dir/progress" 2>/dev/null || echo "0/$(grep -c . /etc/k8sgen/prepull.list)") pulling"
+  fi
+}
 # containerd's sandbox image, in either config layout: `sandbox_image` in the CRI table
 # (config version 2, containerd 1.x; 2.x migrates it) or `sandbox` under the images plugin's
 # pinned_images (version 3 and later, 2.x). A file without the key gets it in its layout's
@@ -192,6 +203,9 @@ step_runtime() {
   systemctl enable containerd.service
   systemctl restart containerd.service
   retry_until 60 test -S /run/containerd/containerd.sock
+  # This node's images, in the background, while the next steps run (k8sgen-prepull.service).
+  systemctl daemon-reload
+  systemctl start --no-block k8sgen-prepull.service
   systemctl daemon-reload
   systemctl enable k8sgen-apiserver-lb.service
   systemctl restart k8sgen-apiserver-lb.service
@@ -253,6 +267,8 @@ step_join() {
   # The join configuration holds the bootstrap token, which a joined node never needs again
   # (kubeadm removes bootstrap-kubelet.conf itself once the kubelet has its certificate).
   rm -f /etc/kubernetes/k8sgen/kubeadm-join.yaml
+  # The kubelet needs this node's images only now: how far the background pulls are.
+  prepull_report 0 >"$STATE/steps/join.detail"
 }
 
 run_step 1 host-prep 2400 3 step_host_prep
