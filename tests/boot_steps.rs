@@ -127,8 +127,10 @@ fn a_worker_waits_for_the_token_signature_and_resets_a_partial_join() {
             r,
             &[("LB_PORT", "7443")],
             &format!(
-                "{}\n{step}\nstep_join",
-                shell_function(&script, "retry_until")
+                "{}\n{}\n{step}\nstep_join",
+                shell_function(&script, "retry_until"),
+                // The background pulls' report: a stand-in (tested on its own below).
+                "prepull_report() { echo images=0/7 pulling; }"
             ),
         )
     };
@@ -1117,7 +1119,10 @@ fn images_are_pulled_in_the_background_once_and_reported() {
             .clone()
     };
     let list = find("/etc/k8sgen/prepull.list");
-    let images: Vec<&str> = list.lines().collect();
+    let images: Vec<&str> = list.lines().filter(|l| !l.starts_with('#')).collect();
+    // kubeadm's images first, then the mark the control-plane step waits for.
+    let mark = list.lines().position(|l| l.starts_with('#')).unwrap();
+    assert_eq!(mark, 5, "{list}");
     let v = compiled.plan.kubernetes_version;
     assert!(images.contains(&format!("registry.k8s.io/kube-apiserver:v{v}").as_str()));
     assert!(images.contains(&compiled.plan.pause_image.as_str()));
@@ -1142,12 +1147,17 @@ fn images_are_pulled_in_the_background_once_and_reported() {
     write(r, "have", &format!("{}\n", compiled.plan.pause_image));
     stub(
         &r.join("bin"),
+        "systemctl",
+        "echo \"$*\" >>\"$ROOT/systemctl.log\"; [ \"$1\" != is-active ] || echo inactive",
+    );
+    stub(
+        &r.join("bin"),
         "ctr",
         &format!(
             "echo \"$*\" >>\"$ROOT/ctr.log\"\n\
              case \"$3 $4\" in\n\
                'image ls') grep -qxF \"${{6#name==}}\" \"$ROOT/have\" && echo \"${{6#name==}}\"; exit 0 ;;\n\
-               'image pull') [ \"$7\" = {occm} ] && {{ echo 'failed to resolve' >&2; exit 1; }}; echo \"$7\" >>\"$ROOT/have\" ;;\n\
+               'image pull') [ \"${{@: -1}}\" = {occm} ] && {{ echo 'failed to resolve' >&2; exit 1; }}; echo \"${{@: -1}}\" >>\"$ROOT/have\" ;;\n\
              esac",
             occm = compiled.plan.occm_image
         ),
@@ -1155,7 +1165,11 @@ fn images_are_pulled_in_the_background_once_and_reported() {
     let out = run(r, &[], &script);
     assert!(out.status.success(), "{}", output_text(&out));
     let total = images.len();
-    let done = std::fs::read_to_string(r.join("var/lib/k8sgen/prepull/done")).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(r.join("var/lib/k8sgen/prepull/kubeadm")).unwrap(),
+        "kubeadm-images=5/5\n"
+    );
+    let done = std::fs::read_to_string(r.join("var/lib/k8sgen/prepull/result")).unwrap();
     assert_eq!(
         done,
         format!(
@@ -1166,9 +1180,11 @@ fn images_are_pulled_in_the_background_once_and_reported() {
     );
     let log = std::fs::read_to_string(r.join("ctr.log")).unwrap();
     assert_eq!(log.matches(" image pull ").count(), total - 1, "{log}");
-    assert!(log.contains("--namespace k8s.io image pull --hosts-dir /etc/containerd/certs.d "));
+    assert!(log.contains(
+        "--namespace k8s.io image pull --skip-metadata --hosts-dir /etc/containerd/certs.d "
+    ));
     assert!(!log.contains(&format!(
-        "image pull --hosts-dir /etc/containerd/certs.d {}",
+        "image pull --skip-metadata --hosts-dir /etc/containerd/certs.d {}",
         compiled.plan.pause_image
     )));
 
@@ -1184,11 +1200,44 @@ fn images_are_pulled_in_the_background_once_and_reported() {
     let report =
         shell_function(&boot, "prepull_report").replace("/var/lib/k8sgen", "$ROOT/var/lib/k8sgen");
     let retry = shell_function(&boot, "retry_until");
-    let out = run(r, &[], &format!("{retry}\n{report}\nprepull_report 0"));
+    let out = run(
+        r,
+        &[],
+        &format!("{retry}\n{report}\nprepull_report 0 result"),
+    );
     assert!(out.status.success(), "{}", output_text(&out));
     assert!(
         String::from_utf8_lossy(&out.stdout)
             .starts_with(&format!("images={}/{total} failed=1", total - 1))
     );
-    assert!(shell_function(&boot, "step_control_plane").contains("pulls=$(prepull_report 900)"));
+    let out = run(
+        r,
+        &[],
+        &format!("{retry}\n{report}\nprepull_report 0 kubeadm"),
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "kubeadm-images=5/5\n");
+    assert!(
+        !r.join("systemctl.log").exists(),
+        "nothing started again when the result is there"
+    );
+    // Pulls cut short (a reboot: no result, the service not running) are started again.
+    std::fs::remove_file(r.join("var/lib/k8sgen/prepull/result")).unwrap();
+    let out = run(
+        r,
+        &[],
+        &format!("{retry}\n{report}\nprepull_report 0 result"),
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("pulling"),
+        "{}",
+        output_text(&out)
+    );
+    assert!(
+        std::fs::read_to_string(r.join("systemctl.log"))
+            .unwrap()
+            .contains("start --no-block k8sgen-prepull.service")
+    );
+    assert!(
+        shell_function(&boot, "step_control_plane").contains("pulls=$(prepull_report 900 kubeadm)")
+    );
 }

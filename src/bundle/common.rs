@@ -286,8 +286,24 @@ pub(super) fn packages_and_runtime(
 /// containerd's proxy, so that later steps do not wait on them; the step that needs them
 /// reports the count on its console line.
 fn prepull(b: &mut Builder, plan: &Plan, node: &NodePlan) {
-    let images = crate::plan::artifacts::images_for(plan, node.role.is_master());
-    b.file(PREPULL_LIST, 0o644, images.join("\n") + "\n");
+    use crate::plan::artifacts;
+    let images = artifacts::images_for(plan, node.role.is_master());
+    let list = if node.role.is_master() {
+        // kubeadm's first, then a mark: the control-plane step waits for those alone.
+        let kubeadm = artifacts::kubeadm_images(plan);
+        let rest: Vec<String> = images
+            .into_iter()
+            .filter(|i| !kubeadm.contains(i))
+            .collect();
+        format!(
+            "{}\n# the rest (after kubeadm's images)\n{}\n",
+            kubeadm.join("\n"),
+            rest.join("\n")
+        )
+    } else {
+        images.join("\n") + "\n"
+    };
+    b.file(PREPULL_LIST, 0o644, list);
     let script = std::path::Path::new(&plan.platform.script_path)
         .with_file_name("prepull.sh")
         .to_string_lossy()
@@ -298,7 +314,7 @@ fn prepull(b: &mut Builder, plan: &Plan, node: &NodePlan) {
         format!(
             "[Unit]\nDescription=k8sgen: pull this node's images in the background (/etc/k8sgen/prepull.list)\n\
              After=containerd.service\nWants=containerd.service\n\n\
-             [Service]\nType=oneshot\nExecStart={script}\n"
+             [Service]\nType=oneshot\nExecStart={script}\nTimeoutStartSec=2h\n"
         ),
         false,
     );
@@ -310,16 +326,25 @@ const PREPULL_LIST: &str = "/etc/k8sgen/prepull.list";
 const PREPULL_SCRIPT: &str = r#"#!/bin/bash
 # k8sgen: pull the images of /etc/k8sgen/prepull.list into containerd (namespace k8s.io)
 # through the registry hosts in /etc/containerd/certs.d; progress in /var/lib/k8sgen/prepull.
+# A line starting with # ends kubeadm's images (masters): the control-plane step waits for
+# those alone.
 set -uo pipefail
 dir=/var/lib/k8sgen/prepull
 mkdir -p "$dir"
-rm -f "$dir/done" "$dir/failed"
-total=$(grep -c . /etc/k8sgen/prepull.list)
-pulled=0 failed=0
+rm -f "$dir/result" "$dir/failed"
+total=$(grep -c '^[^#]' /etc/k8sgen/prepull.list)
+seen=0 pulled=0 failed=0
 while read -r image; do
-  [ -n "$image" ] || continue
-  if ctr --namespace k8s.io image ls -q "name==$image" | grep -q . ||
-    timeout 900 ctr --namespace k8s.io image pull --hosts-dir /etc/containerd/certs.d "$image" >/dev/null 2>>"$dir/log"; then
+  case "$image" in
+    '') continue ;;
+    '#'*) echo "kubeadm-images=$pulled/$seen" >"$dir/kubeadm"; continue ;;
+  esac
+  seen=$((seen + 1))
+  # Only this platform's content, as the kubelet's own pulls fetch; a pull that stalls gives
+  # way after 5 minutes (the kubelet or kubeadm pulls it again when it needs it).
+  if timeout 60 ctr --namespace k8s.io image ls -q "name==$image" </dev/null | grep -q . ||
+    timeout 300 ctr --namespace k8s.io image pull --skip-metadata --hosts-dir /etc/containerd/certs.d "$image" \
+      </dev/null >/dev/null 2>>"$dir/log"; then
     pulled=$((pulled + 1))
   else
     failed=$((failed + 1))
@@ -328,9 +353,9 @@ while read -r image; do
   echo "$pulled/$total" >"$dir/progress"
 done </etc/k8sgen/prepull.list
 if [ "$failed" -gt 0 ]; then
-  echo "images=$pulled/$total failed=$failed (see $dir/failed)" >"$dir/done"
+  echo "images=$pulled/$total failed=$failed (see $dir/failed)" >"$dir/result"
 else
-  echo "images=$pulled/$total" >"$dir/done"
+  echo "images=$pulled/$total" >"$dir/result"
 fi
 "#;
 

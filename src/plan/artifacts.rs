@@ -135,3 +135,16 @@ pub fn images_for(plan: &Plan, master: bool) -> Vec<String> {
         .filter(|r| *r != plan.haproxy_image)
         .collect()
 }
+
+/// The images kubeadm itself pulls on a master (its preflight): the sandbox, the control
+/// plane and CoreDNS; kube-proxy is off and etcd runs outside kubeadm.
+pub fn kubeadm_images(plan: &Plan) -> Vec<String> {
+    let v = plan.kubernetes_version;
+    vec![
+        plan.pause_image.clone(),
+        format!("registry.k8s.io/kube-apiserver:v{v}"),
+        format!("registry.k8s.io/kube-controller-manager:v{v}"),
+        format!("registry.k8s.io/kube-scheduler:v{v}"),
+        plan.coredns_image.clone(),
+    ]
+}

@@ -89,15 +89,19 @@ retry_until() { # seconds command... : poll every 5 s until the command succeeds
     sleep 5
   done
 }
-# The background pulls the runtime step started: waits up to $1 seconds for them and prints
-# their result ("images=PULLED/TOTAL", with failures), or how far they are.
-prepull_report() { # seconds
+# The background pulls (k8sgen-prepull.service, started by the runtime step): waits up to $1
+# seconds for $2 (`kubeadm`: kubeadm's images on a master; `result`: all), starting the pulls
+# again when a reboot or crash cut them short, and prints how they went or how far they are.
+prepull_report() { # seconds kubeadm|result
   local dir=/var/lib/k8sgen/prepull
-  retry_until "$1" test -e "$dir/done" || true
-  if [ -e "$dir/done" ]; then
-    cat "$dir/done"
+  if [ ! -e "$dir/$2" ] && [ "$(systemctl is-active k8sgen-prepull.service)" != activating ]; then
+    systemctl start --no-block k8sgen-prepull.service
+  fi
+  retry_until "$1" test -e "$dir/$2" || true
+  if [ -e "$dir/$2" ]; then
+    cat "$dir/$2"
   else
-    echo "images=$(cat "$dir/progress" 2>/dev/null || echo "0/$(grep -c . /etc/k8sgen/prepull.list)") pulling"
+    echo "images=$(cat "$dir/progress" 2>/dev/null || echo 0/?) pulling"
   fi
 }
 # containerd's sandbox image, in either config layout: `sandbox_image` in the CRI table
@@ -295,8 +299,8 @@ step_runtime() {
   sed -i -E 's/SystemdCgroup = false/SystemdCgroup = true/; s/^disabled_plugins = \["cri"\]/disabled_plugins = []/' \
     /etc/containerd/config.toml
   grep -q 'SystemdCgroup = true' /etc/containerd/config.toml
-  # Registry hosts (a hosts.toml per registry) come from /etc/containerd/certs.d; the default
-  # configuration names no directory (both the CRI images' and, in 2.x, the transfer service's).
+  # Registry hosts (a hosts.toml per registry) come from /etc/containerd/certs.d for the CRI's
+  # pulls; `ctr` pulls (the pre-pull, Flatcar's load balancer) name the directory themselves.
   sed -i -E 's#^(\s*)config_path = .*#\1config_path = "/etc/containerd/certs.d"#' /etc/containerd/config.toml
   install -d -m 0755 /etc/containerd/certs.d
   # kubeadm's pause for this Kubernetes, not containerd's own default (3.6 in 1.6, 3.8 in 1.7).
@@ -377,7 +381,7 @@ step_join() {
   # (kubeadm removes bootstrap-kubelet.conf itself once the kubelet has its certificate).
   rm -f /etc/kubernetes/k8sgen/kubeadm-join.yaml
   # The kubelet needs this node's images only now: how far the background pulls are.
-  prepull_report 0 >"$STATE/steps/join.detail"
+  prepull_report 0 result >"$STATE/steps/join.detail"
 }
 
 run_step 1 host-prep 2400 3 step_host_prep

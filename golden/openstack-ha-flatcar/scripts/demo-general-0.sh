@@ -84,15 +84,19 @@ retry_until() { # seconds command... : poll every 5 s until the command succeeds
     sleep 5
   done
 }
-# The background pulls the runtime step started: waits up to $1 seconds for them and prints
-# their result ("images=PULLED/TOTAL", with failures), or how far they are.
-prepull_report() { # seconds
+# The background pulls (k8sgen-prepull.service, started by the runtime step): waits up to $1
+# seconds for $2 (`kubeadm`: kubeadm's images on a master; `result`: all), starting the pulls
+# again when a reboot or crash cut them short, and prints how they went or how far they are.
+prepull_report() { # seconds kubeadm|result
   local dir=/var/lib/k8sgen/prepull
-  retry_until "$1" test -e "$dir/done" || true
-  if [ -e "$dir/done" ]; then
-    cat "$dir/done"
+  if [ ! -e "$dir/$2" ] && [ "$(systemctl is-active k8sgen-prepull.service)" != activating ]; then
+    systemctl start --no-block k8sgen-prepull.service
+  fi
+  retry_until "$1" test -e "$dir/$2" || true
+  if [ -e "$dir/$2" ]; then
+    cat "$dir/$2"
   else
-    echo "images=$(cat "$dir/progress" 2>/dev/null || echo "0/$(grep -c . /etc/k8sgen/prepull.list)") pulling"
+    echo "images=$(cat "$dir/progress" 2>/dev/null || echo 0/?) pulling"
   fi
 }
 # containerd's sandbox image, in either config layout: `sandbox_image` in the CRI table
@@ -268,7 +272,7 @@ step_join() {
   # (kubeadm removes bootstrap-kubelet.conf itself once the kubelet has its certificate).
   rm -f /etc/kubernetes/k8sgen/kubeadm-join.yaml
   # The kubelet needs this node's images only now: how far the background pulls are.
-  prepull_report 0 >"$STATE/steps/join.detail"
+  prepull_report 0 result >"$STATE/steps/join.detail"
 }
 
 run_step 1 host-prep 2400 3 step_host_prep
