@@ -72,7 +72,7 @@ pub struct NodeBundle {
     pub start_unit: String,
     /// Ubuntu/Debian: the distribution's archives from a mirror, set up by the provisioning
     /// agent (cloud-init's `apt` module) before the boot unit starts.
-    pub apt_mirror: Option<crate::spec::DistributionMirror>,
+    pub apt_mirror: Option<crate::plan::AptMirror>,
 }
 
 pub const BOOTSTRAP_UNIT: &str = "k8sgen-bootstrap.service";

@@ -2,7 +2,7 @@
 //! plan (everything that must stay inside the cluster or the cloud never goes through the
 //! proxy), the CAs to trust, and each mirrored registry's upstream endpoint.
 
-use super::types::{EgressPlan, ProxyPlan, RegistryPlan};
+use super::types::{AptMirror, EgressPlan, ProxyPlan, RegistryPlan};
 use crate::pki::Secret;
 use crate::spec::{ClusterSpec, Parsed, RegistryCredentials};
 use base64::Engine;
@@ -47,8 +47,12 @@ pub(super) fn plan(
         // Flatcar has no package manager: `inert` warns about the field there.
         distribution_mirror: egress
             .distribution_mirror
-            .clone()
-            .filter(|_| parsed.os != crate::catalog::Os::Flatcar),
+            .as_ref()
+            .filter(|_| parsed.os != crate::catalog::Os::Flatcar)
+            .map(|m| AptMirror {
+                primary: m.primary.clone(),
+                security: m.security.clone(),
+            }),
         registries: egress
             .registries
             .iter()

@@ -227,7 +227,15 @@ pub struct EgressPlan {
     pub registries: Vec<RegistryPlan>,
     /// Ubuntu/Debian's archives from a mirror (cloud-init's `apt` module).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub distribution_mirror: Option<crate::spec::DistributionMirror>,
+    pub distribution_mirror: Option<AptMirror>,
+}
+
+/// The distribution's archive and its security archive, as apt takes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AptMirror {
+    pub primary: String,
+    pub security: String,
 }
 
 impl EgressPlan {
