@@ -43,19 +43,23 @@ const ANY: &str = "any node (a Deployment)";
 
 pub fn list(plan: &Plan) -> ArtifactList {
     let flatcar = plan.platform.flatcar;
-    let v = plan.kubernetes_version;
-    let mut images = vec![
-        item(plan.pause_image.clone(), EVERY),
-        item(format!("registry.k8s.io/kube-apiserver:v{v}"), MASTERS),
-        item(
-            format!("registry.k8s.io/kube-controller-manager:v{v}"),
-            MASTERS,
-        ),
-        item(format!("registry.k8s.io/kube-scheduler:v{v}"), MASTERS),
-        item(plan.coredns_image.clone(), ANY),
-        item(plan.kube_router_image.clone(), EVERY),
-        item(plan.occm_image.clone(), MASTERS),
-    ];
+    // kubeadm's own first: the sandbox on every node, CoreDNS wherever it is scheduled, the
+    // control plane on the masters.
+    let mut images: Vec<Artifact> = kubeadm_images(plan)
+        .into_iter()
+        .map(|image| {
+            let nodes = if image == plan.pause_image {
+                EVERY
+            } else if image == plan.coredns_image {
+                ANY
+            } else {
+                MASTERS
+            };
+            item(image, nodes)
+        })
+        .collect();
+    images.push(item(plan.kube_router_image.clone(), EVERY));
+    images.push(item(plan.occm_image.clone(), MASTERS));
     if plan.openstack.block_storage.csi {
         images.push(item(plan.cinder_csi_image.clone(), EVERY));
         for sidecar in [
