@@ -77,13 +77,21 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
-    /// Internal to `up --provider qemu`: the VMs' metadata service and static file servers.
+    /// Internal to `up --provider qemu`: the VMs' metadata service, static file servers and
+    /// relays to services on this machine.
     #[command(hide = true)]
     QemuHttp {
         #[arg(long)]
         listen: String,
+        #[arg(
+            long,
+            required_unless_present = "relay_to",
+            conflicts_with = "relay_to"
+        )]
+        root: Option<PathBuf>,
+        /// Relay each connection to this Unix socket instead of serving files.
         #[arg(long)]
-        root: PathBuf,
+        relay_to: Option<PathBuf>,
         /// Serve ROOT/<client address>/… (the metadata service).
         #[arg(long)]
         per_client: bool,
@@ -140,9 +148,10 @@ pub struct QemuUp {
     /// Memory per VM in MiB.
     #[arg(long, default_value_t = 1024)]
     pub memory: u32,
-    /// Serve DIR over HTTP at ADDRESS:PORT inside the VMs' network (a package mirror, say);
-    /// repeatable.
-    #[arg(long, value_name = "ADDRESS:PORT=DIR", value_parser = super::parse_service)]
+    /// Serve DIR over HTTP at ADDRESS:PORT inside the VMs' network (a package mirror, say),
+    /// or with `=unix:SOCKET` relay each connection there to a Unix socket on this machine
+    /// (a proxy the VMs must go through, say); repeatable.
+    #[arg(long, value_name = "ADDRESS:PORT=DIR|unix:SOCKET", value_parser = super::parse_service)]
     pub serve: Vec<crate::providers::qemu::Service>,
 }
 

@@ -134,10 +134,15 @@ fn run(command: Command) -> commands::Result<ExitStatus> {
         Command::QemuHttp {
             listen,
             root,
+            relay_to,
             per_client,
-        } => crate::providers::qemu::http::serve(&listen, &root, per_client)
-            .map(|()| ExitStatus::Success)
-            .map_err(|e| Failure::user(format!("qemu-http on {listen}")).cause(e)),
+        } => match (root, relay_to) {
+            (_, Some(socket)) => crate::providers::qemu::relay::relay(&listen, &socket),
+            (Some(root), None) => crate::providers::qemu::http::serve(&listen, &root, per_client),
+            (None, None) => unreachable!("clap requires --root or --relay-to"),
+        }
+        .map(|()| ExitStatus::Success)
+        .map_err(|e| Failure::user(format!("qemu-http on {listen}")).cause(e)),
         Command::Render(args) => commands::render(args),
         Command::Completions { shell } => commands::completions(shell, Cli::command()),
         Command::Man => commands::man(Cli::command()),
@@ -157,17 +162,23 @@ fn run_secrets(command: SecretsCommand) -> commands::Result<ExitStatus> {
     }
 }
 
-/// `ADDRESS:PORT=DIR` for `--serve`.
+/// `ADDRESS:PORT=DIR` or `ADDRESS:PORT=unix:SOCKET` for `--serve`.
 fn parse_service(text: &str) -> Result<crate::providers::qemu::Service, String> {
-    let (listen, dir) = text
-        .split_once('=')
-        .ok_or("expected ADDRESS:PORT=DIR, e.g. 192.0.2.80:80=mirror/")?;
-    let socket: std::net::SocketAddrV4 = listen
+    use crate::providers::qemu::Backend;
+    let (listen, target) = text.split_once('=').ok_or(
+        "expected ADDRESS:PORT=DIR or ADDRESS:PORT=unix:SOCKET, e.g. 192.0.2.80:80=mirror/",
+    )?;
+    let address: std::net::SocketAddrV4 = listen
         .parse()
         .map_err(|_| format!("`{listen}` is not an IPv4 ADDRESS:PORT"))?;
+    let absolute = |path: &str| std::fs::canonicalize(path).map_err(|e| format!("{path}: {e}"));
+    let backend = match target.strip_prefix("unix:") {
+        Some(socket) => Backend::UnixSocket(absolute(socket)?),
+        None => Backend::Files(absolute(target)?),
+    };
     Ok(crate::providers::qemu::Service {
-        address: *socket.ip(),
-        port: socket.port(),
-        root: std::fs::canonicalize(dir).map_err(|e| format!("{dir}: {e}"))?,
+        address: *address.ip(),
+        port: address.port(),
+        backend,
     })
 }

@@ -13,6 +13,7 @@
 
 pub mod http;
 pub mod net;
+pub mod relay;
 
 use serde::{Deserialize, Serialize};
 use std::fs;
@@ -73,12 +74,22 @@ pub struct Network {
     pub services: Vec<Service>,
 }
 
-/// `root` served over HTTP at `address:port` inside the VMs' network.
+/// A service at `address:port` inside the VMs' network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Service {
     pub address: Ipv4Addr,
     pub port: u16,
-    pub root: PathBuf,
+    pub backend: Backend,
+}
+
+/// What answers at a service's address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Backend {
+    /// A static tree over HTTP (a package mirror, say).
+    Files(PathBuf),
+    /// Each connection relayed to this Unix socket on the machine: a service outside the
+    /// namespace, such as a forward proxy the VMs must go through.
+    UnixSocket(PathBuf),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,7 +245,7 @@ fn config_drive(dir: &Path, vm: &Vm) -> Result<PathBuf, QemuError> {
 fn start_server(
     ns: &str,
     listen: &str,
-    root: &Path,
+    backend: &Backend,
     per_client: bool,
     log: &Path,
 ) -> Result<u32, QemuError> {
@@ -242,9 +253,12 @@ fn start_server(
     let out = fs::File::create(log).map_err(io(log))?;
     let err = out.try_clone().map_err(io(log))?;
     let mut cmd = net::exec_in(ns, &exe.to_string_lossy());
-    cmd.args(["qemu-http", "--listen", listen, "--root"])
-        .arg(root)
-        .stdin(Stdio::null())
+    cmd.args(["qemu-http", "--listen", listen]);
+    match backend {
+        Backend::Files(root) => cmd.arg("--root").arg(root),
+        Backend::UnixSocket(socket) => cmd.arg("--relay-to").arg(socket),
+    };
+    cmd.stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
         .process_group(0);
@@ -336,7 +350,7 @@ fn start_network(dir: &Path, network: &Network, vms: &[Vm]) -> Result<(), QemuEr
     record.servers.push(start_server(
         &network.namespace,
         &format!("{METADATA_ADDRESS}:80"),
-        &metadata_root,
+        &Backend::Files(metadata_root.clone()),
         true,
         &dir.join("metadata.log"),
     )?);
@@ -344,7 +358,7 @@ fn start_network(dir: &Path, network: &Network, vms: &[Vm]) -> Result<(), QemuEr
         record.servers.push(start_server(
             &network.namespace,
             &format!("{}:{}", s.address, s.port),
-            &s.root,
+            &s.backend,
             false,
             &dir.join(format!("http-{i}.log")),
         )?);
