@@ -75,9 +75,10 @@ pub(super) fn plan(
 
 /// What bypasses the proxy: this host, the cluster network (node addresses, the masters and
 /// etcd), pods and services by address and by name (`.svc`, the cluster domain), the cloud's
-/// metadata service, the admin network, the API server's other names, every mirror the spec
-/// names (by host: a mirror is there to be reached without the internet), then the
-/// operator's additions. Tools read the list differently: Go (containerd, kubeadm) takes
+/// metadata service, the admin network, the API server's other names, then the operator's
+/// additions. Mirrors are not added: one outside the cloud (a company's artifact store) may
+/// be reachable only through the proxy, and one inside it is a `noProxy` line away, whereas a
+/// host added here could never be sent through the proxy again. Tools read the list differently: Go (containerd, kubeadm) takes
 /// CIDRs and `.suffix`es; apt and curl before 7.86 (Ubuntu 22.04 has 7.81) compare host names
 /// and suffixes only, so an in-cloud host they must reach directly needs its name here.
 fn no_proxy(spec: &ClusterSpec, parsed: &Parsed, extra: &[String]) -> Vec<String> {
@@ -92,7 +93,6 @@ fn no_proxy(spec: &ClusterSpec, parsed: &Parsed, extra: &[String]) -> Vec<String
         "169.254.169.254".into(),
     ];
     list.extend(spec.kubernetes.api_server.extra_sans.iter().cloned());
-    list.extend(mirror_hosts(spec));
     if let Some(admin) = &parsed.admin {
         list.push(admin.cidr.to_string());
     }
@@ -110,28 +110,4 @@ fn upstream(name: &str) -> String {
     } else {
         format!("https://{name}")
     }
-}
-
-/// The hosts of the mirrors the spec names: registries, the archives, the Kubernetes
-/// packages (unless pkgs.k8s.io itself) and the release downloads.
-fn mirror_hosts(spec: &ClusterSpec) -> Vec<String> {
-    let egress = &spec.egress;
-    let mut urls: Vec<&str> = egress
-        .registries
-        .values()
-        .map(|r| r.mirror.as_str())
-        .collect();
-    if let Some(m) = &egress.distribution_mirror {
-        urls.extend([m.primary.as_str(), m.security.as_str()]);
-    }
-    if spec.kubernetes.packages.mirror != crate::spec::KubernetesPackages::default().mirror {
-        urls.push(&spec.kubernetes.packages.mirror);
-    }
-    if let Some(m) = &spec.nodes.download_mirror {
-        urls.push(m);
-    }
-    urls.iter()
-        .filter_map(|u| url::Url::parse(u).ok())
-        .filter_map(|u| u.host_str().map(str::to_string))
-        .collect()
 }

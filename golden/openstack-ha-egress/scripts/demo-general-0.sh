@@ -17,7 +17,7 @@ export DEBIAN_FRONTEND=noninteractive
 # the cluster or the cloud does not go through it.
 export http_proxy='http://proxy.example:3128' HTTP_PROXY='http://proxy.example:3128'
 export https_proxy='http://proxy.example:3128' HTTPS_PROXY='http://proxy.example:3128'
-export no_proxy='localhost,127.0.0.1,10.0.0.0/24,10.244.0.0/16,10.96.0.0/12,.svc,.cluster.local,169.254.169.254,mirror.example,192.168.50.0/24,.corp.example,10.20.0.0/16' NO_PROXY='localhost,127.0.0.1,10.0.0.0/24,10.244.0.0/16,10.96.0.0/12,.svc,.cluster.local,169.254.169.254,mirror.example,192.168.50.0/24,.corp.example,10.20.0.0/16'
+export no_proxy='localhost,127.0.0.1,10.0.0.0/24,10.244.0.0/16,10.96.0.0/12,.svc,.cluster.local,169.254.169.254,192.168.50.0/24,.corp.example,10.20.0.0/16' NO_PROXY='localhost,127.0.0.1,10.0.0.0/24,10.244.0.0/16,10.96.0.0/12,.svc,.cluster.local,169.254.169.254,192.168.50.0/24,.corp.example,10.20.0.0/16'
 export KUBECONFIG=/etc/kubernetes/admin.conf
 export STATE=/var/lib/k8sgen
 export LOG=/var/log/k8sgen/bootstrap.log
