@@ -680,6 +680,41 @@ for distro, codename in (('ubuntu', 'noble'), ('debian', 'bookworm')):
     }
 }
 
+/// A mirror given by an address inside a network no_proxy lists (the cluster network here)
+/// is named by its address too, so apt and curl, which match no CIDR, go direct as Go does;
+/// one outside every listed network goes through the proxy.
+#[test]
+fn a_mirror_inside_a_listed_network_is_reached_directly_by_every_tool() {
+    let inside = proxied(
+        "openstack-ha",
+        "http://proxy.example:3128",
+        "https://10.0.0.50:5000",
+    );
+    let proxy = inside.plan.egress.proxy.as_ref().unwrap();
+    assert!(
+        proxy.no_proxy.iter().any(|e| e == "10.0.0.50"),
+        "{:?}",
+        proxy.no_proxy
+    );
+    let apt = file(&inside, 3, "/etc/apt/apt.conf.d/90k8sgen-proxy").unwrap();
+    assert!(
+        apt.contains("Acquire::https::Proxy::10.0.0.50 \"DIRECT\";"),
+        "{apt}"
+    );
+
+    let outside = proxied(
+        "openstack-ha",
+        "http://proxy.example:3128",
+        "https://198.51.100.7:5000",
+    );
+    let proxy = outside.plan.egress.proxy.as_ref().unwrap();
+    assert!(
+        !proxy.no_proxy.iter().any(|e| e.contains("198.51.100.7")),
+        "{:?}",
+        proxy.no_proxy
+    );
+}
+
 /// apt's own proxy settings (for unattended-upgrades too, which never sees the boot script's
 /// environment), read back by the real `apt-config`: both schemes through the proxy, every
 /// exact no_proxy host directly, mirrors through the proxy too. Flatcar's update-engine gets the proxy too.

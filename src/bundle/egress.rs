@@ -65,10 +65,11 @@ pub(super) fn files(b: &mut Builder, plan: &Plan) {
 }
 
 /// apt's own proxy settings, for every apt run (unattended-upgrades included, which never
-/// sees the boot script's environment). apt takes no `no_proxy` list once a proxy is
-/// configured: each exact host or address of `no_proxy` becomes a `DIRECT` entry; suffixes
-/// and CIDRs cannot be said to apt (`methods/http.cc`), so in-cloud hosts apt must reach
-/// directly are named (every mirror host is, by the plan).
+/// sees the boot script's environment). apt's configuration has no `no_proxy` list: each
+/// exact host or address of `no_proxy` becomes a `DIRECT` entry. Suffixes and CIDRs cannot be
+/// said there (`methods/http.cc`); apt honours the environment's `no_proxy` as a plain string
+/// suffix, so the boot script's own apt runs see the suffixes, unattended-upgrades does not.
+/// An in-cloud host every apt run must reach directly needs its exact name in `noProxy`.
 fn apt_proxy(proxy: &ProxyPlan) -> String {
     let mut conf = String::from(
         "// k8sgen: apt through egress.proxy (unattended-upgrades included); listed hosts directly\n",

@@ -75,10 +75,12 @@ pub(super) fn plan(
 
 /// What bypasses the proxy: this host, the cluster network (node addresses, the masters and
 /// etcd), pods and services by address and by name (`.svc`, the cluster domain), the cloud's
-/// metadata service, the admin network, the API server's other names, then the operator's
-/// additions. Mirrors are not added: one outside the cloud (a company's artifact store) may
-/// be reachable only through the proxy, and one inside it is a `noProxy` line away, whereas a
-/// host added here could never be sent through the proxy again. Tools read the list differently: Go (containerd, kubeadm) takes
+/// metadata service, the admin network, the API server's other names, every mirror whose
+/// address lies in one of those networks, then the operator's additions. Other mirrors are
+/// not added: one outside the cloud (a company's artifact store) may be reachable only
+/// through the proxy, and one inside it is a `noProxy` line away, whereas a host added here
+/// could never be sent through the proxy again. A mirror inside a listed network is reached
+/// directly by Go anyway (CIDR match); its address makes apt and curl agree. Tools read the list differently: Go (containerd, kubeadm) takes
 /// CIDRs and `.suffix`es; apt and curl before 7.86 (Ubuntu 22.04 has 7.81) compare host names
 /// and suffixes only, so an in-cloud host they must reach directly needs its name here.
 fn no_proxy(spec: &ClusterSpec, parsed: &Parsed, extra: &[String]) -> Vec<String> {
@@ -93,9 +95,20 @@ fn no_proxy(spec: &ClusterSpec, parsed: &Parsed, extra: &[String]) -> Vec<String
         "169.254.169.254".into(),
     ];
     list.extend(spec.kubernetes.api_server.extra_sans.iter().cloned());
+    let mut networks = vec![
+        parsed.cluster_cidr,
+        parsed.pod_subnet,
+        parsed.service_subnet,
+    ];
     if let Some(admin) = &parsed.admin {
         list.push(admin.cidr.to_string());
+        networks.push(admin.cidr);
     }
+    list.extend(
+        mirror_addresses(spec)
+            .filter(|a| networks.iter().any(|n| n.contains(a)))
+            .map(|a| a.to_string()),
+    );
     list.extend(extra.iter().cloned());
     let mut seen = std::collections::BTreeSet::new();
     list.retain(|e| seen.insert(e.clone()));
@@ -110,4 +123,26 @@ fn upstream(name: &str) -> String {
     } else {
         format!("https://{name}")
     }
+}
+
+/// The mirrors the spec names that are given by IPv4 address: registries, the archives, the
+/// Kubernetes packages and the release downloads.
+fn mirror_addresses(spec: &ClusterSpec) -> impl Iterator<Item = std::net::Ipv4Addr> + '_ {
+    let egress = &spec.egress;
+    let archives = egress
+        .distribution_mirror
+        .iter()
+        .flat_map(|m| [m.primary.as_str(), m.security.as_str()]);
+    egress
+        .registries
+        .values()
+        .map(|r| r.mirror.as_str())
+        .chain(archives)
+        .chain(std::iter::once(spec.kubernetes.packages.mirror.as_str()))
+        .chain(spec.nodes.download_mirror.as_deref())
+        .filter_map(|u| url::Url::parse(u).ok())
+        .filter_map(|u| match u.host() {
+            Some(url::Host::Ipv4(a)) => Some(a),
+            _ => None,
+        })
 }

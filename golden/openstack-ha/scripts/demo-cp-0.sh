@@ -357,7 +357,14 @@ step_kubernetes() {
     grep -q -- '-----BEGIN PGP PUBLIC KEY BLOCK-----' "$keyring" || return 1
     echo "deb [signed-by=$keyring] $PKG_REPO /" >/etc/apt/sources.list.d/kubernetes.list &&
       chmod 0644 /etc/apt/sources.list.d/kubernetes.list || return 1
-    with_apt_lock apt-get update -q
+    # Every source, for dependencies; but a source this node cannot reach must not stop it: a
+    # proxy that refuses the image's own archives (403, which apt takes as final) is common
+    # (egress.distributionMirror points them elsewhere). Then the Kubernetes repository alone,
+    # which must work; dependencies come from what the image's lists already hold.
+    with_apt_lock apt-get update -q && return 0
+    echo "apt-get update failed for some source; refreshing the Kubernetes repository alone" >&2
+    with_apt_lock apt-get update -q -o Dir::Etc::sourcelist=sources.list.d/kubernetes.list \
+      -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0
   }
   if [ "$need_kube" = 1 ]; then
     add_kubernetes_repository
